@@ -1,0 +1,52 @@
+// The 5-point stencil of the FP scheme on a grid with a boundary condition
+// (private header): the matrix pattern, where each neighbour's coefficient goes,
+// and the ghost ring one node outside the grid.
+#pragma once
+
+#include <vector>
+
+#include "fpscore/fp_solver.hpp"
+
+namespace fpscore::detail {
+
+// Neighbour slots per node, in this order. x = column j (east = j+1), y = row i (south = i+1).
+enum Neighbour { kCentre = 0, kEast = 1, kWest = 2, kSouth = 3, kNorth = 4, kNeighbours = 5 };
+
+class Stencil {
+public:
+    Stencil(const Grid& grid, Boundary boundary);
+
+    const Grid& grid() const { return grid_; }
+    Boundary boundary() const { return boundary_; }
+    CsrView pattern() const { return {grid_.size(), indptr_.data(), indices_.data()}; }
+    const std::vector<offset_t>& indptr() const { return indptr_; }
+    const std::vector<index_t>& indices() const { return indices_; }
+    // slots()[5 * node + neighbour]: position in the CSR values of that coefficient, or -1
+    // when the neighbour is a ghost with a known value (zero / Dirichlet): it goes to the rhs.
+    const std::vector<offset_t>& slots() const { return slots_; }
+    std::optional<GridShape> grid_shape() const;
+
+    // The field m (H, W) with its ghost ring: padded (H+2, W+2). `ghosts` (H+2, W+2)
+    // supplies the ring for Dirichlet and is ignored otherwise.
+    void pad(const double* m, const double* ghosts, double* padded) const;
+
+private:
+    Grid grid_;
+    Boundary boundary_;
+    std::vector<offset_t> indptr_;
+    std::vector<index_t> indices_;
+    std::vector<offset_t> slots_;
+};
+
+// Adds the coefficients of one step's matrix at positions[5 * node + neighbour] of
+// `values` (skipping -1) and writes the right-hand side. `lag` is the padded lagged
+// iterate (its ring holds the ghost values at t_n). Returns max |v| over the grid.
+double assemble_step(const Stencil& stencil, Scheme scheme, const double* lag,
+                     const double* m_prev, double g, double dt, const double* drift,
+                     const double* drift_div, const offset_t* positions, double* values,
+                     double* rhs);
+
+// Central differences of a padded field: grad (2, H, W).
+void central_gradient_padded(const Grid& grid, const double* padded, double* grad);
+
+}  // namespace fpscore::detail

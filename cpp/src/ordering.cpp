@@ -1,0 +1,112 @@
+#include "fpscore/ordering.hpp"
+
+#include <cstdlib>
+#include <numeric>
+#include <stdexcept>
+
+namespace fpscore {
+
+Ordering parse_ordering(const std::string& name) {
+    if (name == "auto") return Ordering::Automatic;
+    if (name == "natural") return Ordering::Natural;
+    if (name == "minimum_degree") return Ordering::MinimumDegree;
+    if (name == "nested_dissection") return Ordering::NestedDissection;
+    if (name == "rcm") return Ordering::ReverseCuthillMcKee;
+    throw std::invalid_argument("unknown ordering '" + name +
+                                "': expected 'auto', 'natural', 'minimum_degree', "
+                                "'nested_dissection' or 'rcm'");
+}
+
+std::string to_string(Ordering ordering) {
+    switch (ordering) {
+        case Ordering::Automatic: return "auto";
+        case Ordering::Natural: return "natural";
+        case Ordering::MinimumDegree: return "minimum_degree";
+        case Ordering::NestedDissection: return "nested_dissection";
+        case Ordering::ReverseCuthillMcKee: return "rcm";
+    }
+    return "unknown";
+}
+
+std::vector<index_t> natural_order(index_t n) {
+    std::vector<index_t> perm(static_cast<size_t>(n));
+    std::iota(perm.begin(), perm.end(), 0);
+    return perm;
+}
+
+namespace {
+
+// Whether every edge of g joins 5-point neighbours of the rows×cols grid.
+std::optional<GridShape> fits_grid(const Graph& g, index_t cols) {
+    GridShape shape{g.n / cols, cols, false, false};
+    for (index_t u = 0; u < g.n; ++u) {
+        const index_t ui = u / cols, uj = u % cols;
+        for (offset_t p = g.ptr[u]; p < g.ptr[u + 1]; ++p) {
+            const index_t v = g.adj[p];
+            const index_t di = std::abs(v / cols - ui), dj = std::abs(v % cols - uj);
+            if (di == 0 && dj == 1) continue;
+            if (dj == 0 && di == 1) continue;
+            if (di == 0 && dj == shape.cols - 1 && shape.cols > 2) {
+                shape.periodic_cols = true;
+                continue;
+            }
+            if (dj == 0 && di == shape.rows - 1 && shape.rows > 2) {
+                shape.periodic_rows = true;
+                continue;
+            }
+            return std::nullopt;
+        }
+    }
+    return shape;
+}
+
+}  // namespace
+
+std::optional<GridShape> detect_grid(const Graph& g) {
+    if (g.n == 0) return std::nullopt;
+    // Row-major grids have edges at offsets 1 and W (and W-1, (H-1)W when periodic).
+    index_t smallest = g.n;
+    for (index_t u = 0; u < g.n; ++u)
+        for (offset_t p = g.ptr[u]; p < g.ptr[u + 1]; ++p) {
+            const index_t d = std::abs(g.adj[p] - u);
+            if (d > 1 && d < smallest) smallest = d;
+        }
+    for (const index_t cols : {smallest, smallest + 1}) {
+        if (cols <= 0 || cols > g.n || g.n % cols != 0) continue;
+        if (auto shape = fits_grid(g, cols)) return shape;
+    }
+    return std::nullopt;
+}
+
+std::vector<index_t> compute_ordering(const Graph& g, Ordering kind,
+                                      const std::optional<GridShape>& grid) {
+    switch (kind) {
+        case Ordering::Natural: return natural_order(g.n);
+        case Ordering::MinimumDegree: return minimum_degree_order(g);
+        case Ordering::ReverseCuthillMcKee: return reverse_cuthill_mckee_order(g);
+        case Ordering::NestedDissection: {
+            const auto shape = grid ? grid : detect_grid(g);
+            return shape ? grid_nested_dissection_order(*shape) : graph_nested_dissection_order(g);
+        }
+        case Ordering::Automatic: {
+            const auto shape = grid ? grid : detect_grid(g);
+            return shape ? grid_nested_dissection_order(*shape) : minimum_degree_order(g);
+        }
+    }
+    throw std::invalid_argument("unknown ordering");
+}
+
+void validate_permutation(const std::vector<index_t>& perm, index_t n) {
+    if (static_cast<index_t>(perm.size()) != n)
+        throw std::invalid_argument("permutation has " + std::to_string(perm.size()) +
+                                    " entries, expected " + std::to_string(n));
+    std::vector<char> seen(static_cast<size_t>(n), 0);
+    for (const index_t v : perm) {
+        if (v < 0 || v >= n || seen[v])
+            throw std::invalid_argument("not a permutation of 0.." + std::to_string(n - 1) +
+                                        ": entry " + std::to_string(v) + " is out of range or repeated");
+        seen[v] = 1;
+    }
+}
+
+}  // namespace fpscore

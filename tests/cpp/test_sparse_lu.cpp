@@ -1,0 +1,91 @@
+#include <memory>
+#include <vector>
+
+#include "check.hpp"
+#include "fpscore/errors.hpp"
+#include "fpscore/sparse_lu.hpp"
+#include "sparse_test_matrices.hpp"
+
+using namespace fpscore;
+
+namespace {
+
+void solves_random_matrices_with_every_ordering() {
+    for (const Ordering ord : {Ordering::Natural, Ordering::MinimumDegree, Ordering::NestedDissection,
+                               Ordering::ReverseCuthillMcKee, Ordering::Automatic}) {
+        const TestCsr a = random_dominant(300, 4, 7);
+        auto sym = std::make_shared<const SymbolicLU>(a.view(), ord);
+        SparseLU lu(sym);
+        lu.factor(a.data.data());
+        std::vector<double> b(a.n), x(a.n);
+        for (index_t i = 0; i < a.n; ++i) b[i] = 1.0 + 0.01 * i;
+        x = b;
+        lu.solve(x.data());
+        CHECK_LE(relative_residual(a, x, b), 1e-13);
+    }
+}
+
+void refactor_reuses_the_pattern() {
+    TestCsr a = random_dominant(120, 3, 11);
+    auto sym = std::make_shared<const SymbolicLU>(a.view());
+    SparseLU lu(sym);
+    for (double& v : a.data) v *= 2.0;
+    lu.factor(a.data.data());
+    std::vector<double> b(a.n, 1.0), x = b;
+    lu.solve(x.data());
+    CHECK_LE(relative_residual(a, x, b), 1e-13);
+}
+
+void solves_many_right_hand_sides() {
+    const TestCsr a = random_dominant(80, 3, 3);
+    SparseLU lu(std::make_shared<const SymbolicLU>(a.view()));
+    lu.factor(a.data.data());
+    const index_t k = 3;
+    std::vector<double> b(static_cast<size_t>(a.n) * k);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = std::sin(static_cast<double>(i));
+    std::vector<double> x = b;
+    lu.solve(x.data(), k);
+    for (index_t c = 0; c < k; ++c) {
+        std::vector<double> bc(a.n), xc(a.n);
+        for (index_t i = 0; i < a.n; ++i) {
+            bc[i] = b[i * k + c];
+            xc[i] = x[i * k + c];
+        }
+        CHECK_LE(relative_residual(a, xc, bc), 1e-13);
+    }
+}
+
+void singular_pivot_throws() {
+    // [[1, 1], [1, 1]]: the second pivot is exactly zero.
+    TestCsr a;
+    a.n = 2;
+    a.indptr = {0, 2, 4};
+    a.indices = {0, 1, 0, 1};
+    a.data = {1.0, 1.0, 1.0, 1.0};
+    SparseLU lu(std::make_shared<const SymbolicLU>(a.view(), Ordering::Natural));
+    CHECK_THROWS(SingularMatrixError, lu.factor(a.data.data()));
+    CHECK(!lu.factored());
+    std::vector<double> b(2, 1.0);
+    CHECK_THROWS(std::invalid_argument, lu.solve(b.data()));
+}
+
+void bad_patterns_throw() {
+    TestCsr a;
+    a.n = 2;
+    a.indptr = {0, 1, 2};
+    a.indices = {0, 5};
+    CHECK_THROWS(std::invalid_argument, SymbolicLU(a.view()));
+    a.indices = {0, 1};
+    CHECK_THROWS(std::invalid_argument, SymbolicLU(a.view(), std::vector<index_t>{0, 0}));
+}
+
+}  // namespace
+
+int main() {
+    solves_random_matrices_with_every_ordering();
+    refactor_reuses_the_pattern();
+    solves_many_right_hand_sides();
+    singular_pivot_throws();
+    bad_patterns_throw();
+    return check::summary("test_sparse_lu");
+}
