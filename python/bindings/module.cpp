@@ -1,0 +1,211 @@
+// fpscore._core: a thin pybind11 layer over the C++ library. Arrays come in as
+// C-contiguous float64/int views (at most one converting copy), raw pointers go to
+// C++, outputs are C++ vectors handed to numpy without a copy. Every solve runs
+// with the GIL released and touches no Python object.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fpscore/fpscore.hpp"
+
+namespace py = pybind11;
+using namespace fpscore;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// Hands a vector to numpy without copying its data.
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owner = new std::vector<T>(std::move(v));
+    py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(std::move(shape), owner->data(), free_when_done);
+}
+
+void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* name) {
+    bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+    for (size_t k = 0; ok && k < shape.size(); ++k) ok = a.shape(k) == shape[k];
+    if (ok) return;
+    auto fmt = [](auto begin, auto end) {
+        std::string s = "(";
+        for (auto it = begin; it != end; ++it) s += (it == begin ? "" : ", ") + std::to_string(*it);
+        return s + ")";
+    };
+    throw std::invalid_argument(std::string(name) + " must have shape " + fmt(shape.begin(), shape.end()) +
+                                ", got " + fmt(a.shape(), a.shape() + a.ndim()));
+}
+
+// The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
+class PySparseLU {
+public:
+    PySparseLU(const Array<offset_t>& indptr, const Array<index_t>& indices, const Array<double>& data,
+               const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
+               double pivot_tolerance) {
+        const auto n = static_cast<index_t>(indptr.size()) - 1;
+        if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
+        if (indices.size() != data.size() || indptr.at(n) != indices.size())
+            throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
+                                        ", len(indices) = " + std::to_string(indices.size()) +
+                                        ", len(data) = " + std::to_string(data.size()));
+        const CsrView view{n, indptr.data(), indices.data()};
+        const Ordering kind = parse_ordering(ordering);
+        std::optional<GridShape> shape;
+        if (grid) {
+            if (grid->first * grid->second != n)
+                throw std::invalid_argument("grid shape does not match the matrix order " + std::to_string(n));
+            shape = GridShape{grid->first, grid->second, false, false};
+        }
+        py::gil_scoped_release release;
+        auto symbolic = std::make_shared<const SymbolicLU>(view, kind, shape);
+        lu_ = std::make_unique<SparseLU>(std::move(symbolic), pivot_tolerance);
+        lu_->factor(data.data());
+    }
+
+    void refactor(const Array<double>& data) {
+        if (data.ndim() != 1 || data.size() != lu_->symbolic().nnz_matrix())
+            throw std::invalid_argument("refactor needs " + std::to_string(lu_->symbolic().nnz_matrix()) +
+                                        " values (one per stored entry of the analysed matrix), got " +
+                                        std::to_string(data.size()));
+        py::gil_scoped_release release;
+        lu_->factor(data.data());
+    }
+
+    py::array_t<double> solve(const Array<double>& b) const {
+        const index_t n = lu_->symbolic().n();
+        if ((b.ndim() != 1 && b.ndim() != 2) || b.shape(0) != n)
+            throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" +
+                                        std::to_string(n) + ", k)");
+        const auto nrhs = static_cast<index_t>(b.ndim() == 2 ? b.shape(1) : 1);
+        std::vector<double> x(b.data(), b.data() + b.size());
+        if (nrhs > 0) {
+            py::gil_scoped_release release;
+            lu_->solve(x.data(), nrhs);
+        }
+        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
+        return to_numpy(std::move(x), shape);
+    }
+
+    const SymbolicLU& symbolic() const { return lu_->symbolic(); }
+
+private:
+    std::unique_ptr<SparseLU> lu_;
+};
+
+py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& times, const Array<double>& g,
+                               double h, const std::string& bc, const std::string& scheme,
+                               const std::string& iteration, double tol, int max_iter, int threads,
+                               std::optional<Array<double>> drift, std::optional<Array<double>> drift_div,
+                               std::optional<Array<double>> ghosts) {
+    if (m0.ndim() != 3) throw std::invalid_argument("m0 must have shape (B, H, W)");
+    const auto B = static_cast<index_t>(m0.shape(0)), H = static_cast<index_t>(m0.shape(1)),
+               W = static_cast<index_t>(m0.shape(2));
+    if (times.ndim() != 1 || times.size() < 2) throw std::invalid_argument("times must have shape (N+1,), N >= 1");
+    const auto N = static_cast<index_t>(times.size() - 1);
+    expect_shape(g, {N + 1}, "g");
+    FPProblem pb;
+    pb.grid = {H, W, h};
+    pb.boundary = parse_boundary(bc);
+    pb.batch = B;
+    pb.n_steps = N;
+    pb.times = times.data();
+    pb.g = g.data();
+    if (drift) {
+        expect_shape(*drift, {N + 1, 2, H, W}, "drift");
+        pb.drift = drift->data();
+    }
+    if (drift_div) {
+        expect_shape(*drift_div, {N + 1, H, W}, "drift divergence");
+        pb.drift_div = drift_div->data();
+    }
+    if (ghosts) {
+        expect_shape(*ghosts, {N + 1, B, H + 2, W + 2}, "ghosts");
+        pb.ghosts = ghosts->data();
+    }
+    FPOptions opt;
+    opt.scheme = parse_scheme(scheme);
+    opt.iteration = parse_iteration(iteration);
+    opt.tol = tol;
+    opt.max_iter = max_iter;
+    opt.threads = threads;
+    FPSolution sol;
+    {
+        py::gil_scoped_release release;
+        sol = solve_log_density(pb, m0.data(), opt);
+    }
+    return py::make_tuple(to_numpy(std::move(sol.m), {N + 1, B, H, W}),
+                          to_numpy(std::move(sol.score), {N + 1, B, 2, H, W}),
+                          to_numpy(std::move(sol.iterations), {N}));
+}
+
+py::tuple assemble_fp_system_py(const Array<double>& m_prev, const Array<double>& m_lag, double g, double dt,
+                                double h, const std::string& bc, const std::string& scheme,
+                                std::optional<Array<double>> drift, std::optional<Array<double>> drift_div,
+                                std::optional<Array<double>> ghosts) {
+    if (m_prev.ndim() != 2) throw std::invalid_argument("m_prev must have shape (H, W)");
+    const auto H = static_cast<index_t>(m_prev.shape(0)), W = static_cast<index_t>(m_prev.shape(1));
+    expect_shape(m_lag, {H, W}, "m_lag");
+    if (drift) expect_shape(*drift, {2, H, W}, "drift");
+    if (drift_div) expect_shape(*drift_div, {H, W}, "drift divergence");
+    if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
+    FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), m_prev.data(),
+                                      m_lag.data(), g, dt, drift ? drift->data() : nullptr,
+                                      drift_div ? drift_div->data() : nullptr, ghosts ? ghosts->data() : nullptr);
+    const auto nnz = static_cast<py::ssize_t>(sys.data.size());
+    return py::make_tuple(to_numpy(std::move(sys.indptr), {H * W + 1}), to_numpy(std::move(sys.indices), {nnz}),
+                          to_numpy(std::move(sys.data), {nnz}), to_numpy(std::move(sys.rhs), {H * W}));
+}
+
+py::array_t<double> central_gradient_py(const Array<double>& m, double h, const std::string& bc,
+                                        std::optional<Array<double>> ghosts) {
+    if (m.ndim() != 2) throw std::invalid_argument("m must have shape (H, W)");
+    const auto H = static_cast<index_t>(m.shape(0)), W = static_cast<index_t>(m.shape(1));
+    if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
+    return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), m.data(), ghosts ? ghosts->data() : nullptr),
+                    {2, H, W});
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "fpscore C++ core: sparse LU and the log-density Fokker-Planck solver";
+    m.attr("__version__") = version();
+
+    py::register_exception<SingularMatrixError>(m, "SingularMatrixError", PyExc_RuntimeError);
+    py::register_exception<ConvergenceError>(m, "ConvergenceError", PyExc_RuntimeError);
+
+    m.def("has_cuda", [] { return false; }, "Whether this build includes the CUDA backend.");
+
+    py::class_<PySparseLU>(m, "SparseLU")
+        .def(py::init<const Array<offset_t>&, const Array<index_t>&, const Array<double>&, const std::string&,
+                      std::optional<std::pair<index_t, index_t>>, double>(),
+             py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("ordering") = "auto",
+             py::arg("grid") = py::none(), py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance)
+        .def("refactor", &PySparseLU::refactor, py::arg("data"))
+        .def("solve", &PySparseLU::solve, py::arg("b"))
+        .def_property_readonly("n", [](const PySparseLU& s) { return s.symbolic().n(); })
+        .def_property_readonly("nnz", [](const PySparseLU& s) { return s.symbolic().nnz_factors(); })
+        .def_property_readonly("nnz_matrix", [](const PySparseLU& s) { return s.symbolic().nnz_matrix(); })
+        .def_property_readonly("factor_flops", [](const PySparseLU& s) { return s.symbolic().factor_flops(); })
+        .def_property_readonly("ordering", [](const PySparseLU& s) { return to_string(s.symbolic().ordering()); })
+        .def_property_readonly("permutation", [](const PySparseLU& s) {
+            return py::array_t<index_t>(static_cast<py::ssize_t>(s.symbolic().n()), s.symbolic().permutation().data());
+        });
+
+    m.def("solve_log_density", &solve_log_density_py, py::arg("m0"), py::arg("times"), py::arg("g"), py::arg("h"),
+          py::arg("bc"), py::arg("scheme"), py::arg("iteration"), py::arg("tol"), py::arg("max_iter"),
+          py::arg("threads"), py::arg("drift") = py::none(), py::arg("drift_div") = py::none(),
+          py::arg("ghosts") = py::none());
+    m.def("assemble_fp_system", &assemble_fp_system_py, py::arg("m_prev"), py::arg("m_lag"), py::arg("g"),
+          py::arg("dt"), py::arg("h"), py::arg("bc"), py::arg("scheme"), py::arg("drift") = py::none(),
+          py::arg("drift_div") = py::none(), py::arg("ghosts") = py::none());
+    m.def("central_gradient", &central_gradient_py, py::arg("m"), py::arg("h"), py::arg("bc"),
+          py::arg("ghosts") = py::none());
+}
