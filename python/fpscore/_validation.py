@@ -12,9 +12,14 @@ from numpy.typing import NDArray
 
 
 def real_array(name: str, value: object, *, min_ndim: int = 0) -> NDArray[np.float64]:
-    """`value` as a finite float64 array; TypeError for non-real dtypes, ValueError for NaN/inf or low ndim."""
+    """`value` as a finite float64 array.
+
+    TypeError for a non-real dtype; ValueError for NaN/inf or fewer than `min_ndim` dimensions.
+    """
     arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         raise TypeError(f"{name} must be a real (float or integer) array, got dtype {arr.dtype}")
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")

@@ -15,9 +15,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
 
-def gaussian_mixture_log_density(x: ArrayLike, y: ArrayLike, means: Sequence[tuple[float, float]],
-                                 variances: Sequence[float], weights: Sequence[float],
-                                 tau: float = 0.0) -> NDArray[np.float64]:
+def gaussian_mixture_log_density(
+    x: ArrayLike,
+    y: ArrayLike,
+    means: Sequence[tuple[float, float]],
+    variances: Sequence[float],
+    weights: Sequence[float],
+    tau: float = 0.0,
+) -> NDArray[np.float64]:
     """log Σₖ wₖ N((x, y); μₖ, (sₖ² + τ) I) for isotropic 2-D components."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     terms = []
@@ -27,8 +32,9 @@ def gaussian_mixture_log_density(x: ArrayLike, y: ArrayLike, means: Sequence[tup
     return logsumexp(np.stack(terms), axis=0)
 
 
-def ou_gaussian_moments(mean0: tuple[float, float], var0: float, beta_integral: float
-                        ) -> tuple[tuple[float, float], float]:
+def ou_gaussian_moments(
+    mean0: tuple[float, float], var0: float, beta_integral: float
+) -> tuple[tuple[float, float], float]:
     """Mean and variance at time t of an isotropic Gaussian under dx = −½β(t)x dt + √β(t) dW.
 
     beta_integral = ∫₀ᵗ β: the mean decays by e^{−B/2}, the variance relaxes to 1 as

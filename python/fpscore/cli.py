@@ -18,13 +18,22 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fpscore", description="Score embedding for score-based diffusion models.")
+    parser = argparse.ArgumentParser(
+        prog="fpscore", description="Score embedding for score-based diffusion models."
+    )
     parser.add_argument("--version", action="version", version=f"fpscore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser(
-        "verify", help="solve a Cole-Hopf case against its exact solution and print errors and measured orders")
-    verify.add_argument("--sizes", type=int, nargs="+", default=[17, 33, 65],
-                        help="grid sizes W = H, each with half the spacing of the one before (default: 17 33 65)")
+        "verify",
+        help="solve a Cole-Hopf case against its exact solution and print errors and measured orders",
+    )
+    verify.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[17, 33, 65],
+        help="grid sizes W = H, each with half the spacing of the one before (default: 17 33 65)",
+    )
     verify.add_argument("--schemes", nargs="+", default=["central", "upwind"], choices=["central", "upwind"])
     verify.set_defaults(run=_verify)
     return parser

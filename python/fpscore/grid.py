@@ -6,7 +6,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def grid_coordinates(shape: tuple[int, int], h: float = 1.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def grid_coordinates(
+    shape: tuple[int, int], h: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Positions (x, y), each (H, W), of the grid nodes relative to the grid's centre.
 
     x follows the column index j and y the row index i: x_j = (j − (W−1)/2)·h.
@@ -16,15 +18,22 @@ def grid_coordinates(shape: tuple[int, int], h: float = 1.0) -> tuple[NDArray[np
     return x, y
 
 
-def padded_coordinates(shape: tuple[int, int], h: float = 1.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def padded_coordinates(
+    shape: tuple[int, int], h: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Positions (x, y), each (H+2, W+2), of the grid with its ghost ring (for Dirichlet values)."""
     H, W = shape
-    y, x = np.meshgrid((np.arange(-1, H + 1) - (H - 1) / 2.0) * h, (np.arange(-1, W + 1) - (W - 1) / 2.0) * h,
-                       indexing="ij")
+    y, x = np.meshgrid(
+        (np.arange(-1, H + 1) - (H - 1) / 2.0) * h, (np.arange(-1, W + 1) - (W - 1) / 2.0) * h, indexing="ij"
+    )
     return x, y
 
 
 def divergence(field: NDArray[np.float64], h: float) -> NDArray[np.float64]:
-    """Divergence of a (..., 2, H, W) vector field: central differences inside, second-order one-sided at the edges."""
-    return (np.gradient(field[..., 0, :, :], h, axis=-1, edge_order=2)
-            + np.gradient(field[..., 1, :, :], h, axis=-2, edge_order=2))
+    """Divergence of a (..., 2, H, W) vector field.
+
+    Central differences inside, second-order one-sided differences on the edges.
+    """
+    return np.gradient(field[..., 0, :, :], h, axis=-1, edge_order=2) + np.gradient(
+        field[..., 1, :, :], h, axis=-2, edge_order=2
+    )

@@ -56,8 +56,9 @@ def _field(m0: object) -> NDArray[np.float64]:
     return m0
 
 
-def _drift_at(drift: DriftLike, sde: SDE, t: float, level: int, shape: tuple[int, int],
-              h: float) -> NDArray[np.float64] | None:
+def _drift_at(
+    drift: DriftLike, sde: SDE, t: float, level: int, shape: tuple[int, int], h: float
+) -> NDArray[np.float64] | None:
     if drift is None:
         return sde.grid_drift(t, shape, h)
     value = drift(t) if callable(drift) else drift
@@ -65,12 +66,15 @@ def _drift_at(drift: DriftLike, sde: SDE, t: float, level: int, shape: tuple[int
     if value.ndim == 4:  # one field per time level
         value = value[level]
     if value.shape != (2, *shape):
-        raise ValueError(f"drift must have shape (2, H, W) = {(2, *shape)} or (N+1, 2, H, W), got {value.shape}")
+        raise ValueError(
+            f"drift must have shape (2, H, W) = {(2, *shape)} or (N+1, 2, H, W), got {value.shape}"
+        )
     return value
 
 
-def _drift_levels(drift: DriftLike, sde: SDE, times: NDArray[np.float64], shape: tuple[int, int],
-                  h: float) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
+def _drift_levels(
+    drift: DriftLike, sde: SDE, times: NDArray[np.float64], shape: tuple[int, int], h: float
+) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
     if drift is not None and not callable(drift):
         arr = np.asarray(drift)
         if arr.ndim == 4 and arr.shape[0] != len(times):
@@ -82,10 +86,16 @@ def _drift_levels(drift: DriftLike, sde: SDE, times: NDArray[np.float64], shape:
     return f, divergence(f, h)
 
 
-def _ghost_levels(bc_values: Callable[[float], ArrayLike] | None, times: NDArray[np.float64],
-                  batch_shape: tuple[int, ...], shape: tuple[int, int]) -> NDArray[np.float64]:
+def _ghost_levels(
+    bc_values: Callable[[float], ArrayLike] | None,
+    times: NDArray[np.float64],
+    batch_shape: tuple[int, ...],
+    shape: tuple[int, int],
+) -> NDArray[np.float64]:
     if not callable(bc_values):
-        raise ValueError("bc='dirichlet' needs bc_values: a callable t -> (..., H+2, W+2) array of ghost values")
+        raise ValueError(
+            "bc='dirichlet' needs bc_values: a callable t -> (..., H+2, W+2) array of ghost values"
+        )
     expected = (*batch_shape, shape[0] + 2, shape[1] + 2)
     levels = []
     for t in times:
@@ -93,17 +103,29 @@ def _ghost_levels(bc_values: Callable[[float], ArrayLike] | None, times: NDArray
         try:
             g = np.broadcast_to(g, expected)
         except ValueError:
-            raise ValueError(f"bc_values({t:g}) must return shape {expected} (or broadcast to it), "
-                             f"got {g.shape}") from None
+            raise ValueError(
+                f"bc_values({t:g}) must return shape {expected} (or broadcast to it), got {g.shape}"
+            ) from None
         levels.append(g.reshape(-1, *expected[-2:]))
     return np.stack(levels)
 
 
-def solve_log_density(m0: ArrayLike, sde: SDE, n_steps: int = 20, T: float = 1.0, h: float = 1.0,
-                      bc: str = "zero", bc_values: Callable[[float], ArrayLike] | None = None,
-                      scheme: str = "central", iteration: str = "picard", tol: float = 1e-8,
-                      max_iter: int = 50, backend: str = "cpu", drift: DriftLike = None,
-                      threads: int | None = None) -> FPSolution:
+def solve_log_density(
+    m0: ArrayLike,
+    sde: SDE,
+    n_steps: int = 20,
+    T: float = 1.0,
+    h: float = 1.0,
+    bc: str = "zero",
+    bc_values: Callable[[float], ArrayLike] | None = None,
+    scheme: str = "central",
+    iteration: str = "picard",
+    tol: float = 1e-8,
+    max_iter: int = 50,
+    backend: str = "cpu",
+    drift: DriftLike = None,
+    threads: int | None = None,
+) -> FPSolution:
     """Solve m_t = −∇·f − f·∇m + ½g²(Δm + |∇m|²) from m0 on [0, T] with N = n_steps steps.
 
     m0: (..., H, W) initial log-density; every leading index is an independent field.
@@ -131,7 +153,9 @@ def solve_log_density(m0: ArrayLike, sde: SDE, n_steps: int = 20, T: float = 1.0
     iteration = choice("iteration", iteration, ITERATIONS)
     backend = choice("backend", backend, BACKENDS)
     if backend not in available_backends():
-        raise ValueError(f"backend {backend!r} is not available in this build; available: {available_backends()}")
+        raise ValueError(
+            f"backend {backend!r} is not available in this build; available: {available_backends()}"
+        )
     threads = 0 if threads is None else int(threads)
     if threads < 0:
         raise ValueError(f"threads must be >= 0 or None, got {threads}")
@@ -147,16 +171,41 @@ def solve_log_density(m0: ArrayLike, sde: SDE, n_steps: int = 20, T: float = 1.0
     ghosts = _ghost_levels(bc_values, times, batch_shape, shape) if bc == "dirichlet" else None
 
     m, score, iterations = _core.solve_log_density(
-        m0.reshape(-1, *shape), times, g, h, bc, scheme, iteration, tol, max_iter, threads,
-        drift=f, drift_div=div_f, ghosts=ghosts)
+        m0.reshape(-1, *shape),
+        times,
+        g,
+        h,
+        bc,
+        scheme,
+        iteration,
+        tol,
+        max_iter,
+        threads,
+        drift=f,
+        drift_div=div_f,
+        ghosts=ghosts,
+    )
     levels = n_steps + 1
-    return FPSolution(times=times, m=m.reshape(levels, *batch_shape, *shape),
-                      score=score.reshape(levels, *batch_shape, 2, *shape), iterations=iterations)
+    return FPSolution(
+        times=times,
+        m=m.reshape(levels, *batch_shape, *shape),
+        score=score.reshape(levels, *batch_shape, 2, *shape),
+        iterations=iterations,
+    )
 
 
-def fp_system(m_prev: ArrayLike, m_lag: ArrayLike, *, g: float, dt: float, h: float = 1.0, bc: str = "zero",
-              ghosts: ArrayLike | None = None, scheme: str = "central", drift: ArrayLike | None = None,
-              ) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+def fp_system(
+    m_prev: ArrayLike,
+    m_lag: ArrayLike,
+    *,
+    g: float,
+    dt: float,
+    h: float = 1.0,
+    bc: str = "zero",
+    ghosts: ArrayLike | None = None,
+    scheme: str = "central",
+    drift: ArrayLike | None = None,
+) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
     """The linear system A m = b of one fixed-point iterate, as the solver assembles it.
 
     m_prev: (H, W) the previous level; m_lag: (H, W) the lagged iterate; g = g(tₙ);
@@ -166,7 +215,9 @@ def fp_system(m_prev: ArrayLike, m_lag: ArrayLike, *, g: float, dt: float, h: fl
     m_prev = _field(m_prev)
     m_lag = real_array("m_lag", m_lag)
     if m_prev.ndim != 2 or m_lag.shape != m_prev.shape:
-        raise ValueError(f"m_prev and m_lag must both have shape (H, W), got {m_prev.shape} and {m_lag.shape}")
+        raise ValueError(
+            f"m_prev and m_lag must both have shape (H, W), got {m_prev.shape} and {m_lag.shape}"
+        )
     h = positive_float("h", h)
     bc = choice("bc", bc, BOUNDARIES)
     scheme = choice("scheme", scheme, SCHEMES)
@@ -179,7 +230,7 @@ def fp_system(m_prev: ArrayLike, m_lag: ArrayLike, *, g: float, dt: float, h: fl
     if ghosts is not None:
         ghosts = real_array("ghosts", ghosts)
     indptr, indices, data, rhs = _core.assemble_fp_system(
-        m_prev, m_lag, float(g), float(dt), h, bc, scheme, drift=f, drift_div=div_f, ghosts=ghosts)
+        m_prev, m_lag, float(g), float(dt), h, bc, scheme, drift=f, drift_div=div_f, ghosts=ghosts
+    )
     n = m_prev.size
     return sp.csr_matrix((data, indices, indptr), shape=(n, n)), rhs
-

@@ -14,8 +14,10 @@ ORDERINGS = ("auto", "natural", "minimum_degree", "nested_dissection", "rcm")
 
 def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
     if not sp.issparse(A):
-        raise TypeError(f"{name} must be a scipy.sparse matrix or array, got {type(A).__name__} "
-                        "(convert a dense array with scipy.sparse.csr_matrix)")
+        raise TypeError(
+            f"{name} must be a scipy.sparse matrix or array, got {type(A).__name__} "
+            "(convert a dense array with scipy.sparse.csr_matrix)"
+        )
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ValueError(f"{name} must be square and non-empty, got shape {A.shape}")
     if not (np.issubdtype(A.dtype, np.floating) or np.issubdtype(A.dtype, np.integer)):
@@ -37,14 +39,22 @@ class SparseLU:
     pivot_tolerance · max|a_ij| of its row raises SingularMatrixError.
     """
 
-    def __init__(self, A: object, ordering: str = "auto", *, grid: tuple[int, int] | None = None,
-                 pivot_tolerance: float = 1e-13) -> None:
+    def __init__(
+        self,
+        A: object,
+        ordering: str = "auto",
+        *,
+        grid: tuple[int, int] | None = None,
+        pivot_tolerance: float = 1e-13,
+    ) -> None:
         choice("ordering", ordering, ORDERINGS)
         csr = _canonical_csr(A)
         self.shape: tuple[int, int] = csr.shape
         self._indptr = csr.indptr.astype(np.int64)
         self._indices = csr.indices.astype(np.int32)
-        self._lu = _core.SparseLU(self._indptr, self._indices, csr.data, ordering, grid, float(pivot_tolerance))
+        self._lu = _core.SparseLU(
+            self._indptr, self._indices, csr.data, ordering, grid, float(pivot_tolerance)
+        )
 
     @property
     def nnz(self) -> int:
@@ -73,15 +83,20 @@ class SparseLU:
         """
         if sp.issparse(data):
             csr = _canonical_csr(data, "data")
-            if (csr.shape != self.shape or not np.array_equal(csr.indptr, self._indptr)
-                    or not np.array_equal(csr.indices, self._indices)):
+            if (
+                csr.shape != self.shape
+                or not np.array_equal(csr.indptr, self._indptr)
+                or not np.array_equal(csr.indices, self._indices)
+            ):
                 raise ValueError("refactor needs a matrix with the same sparsity pattern as the analysed one")
             values = csr.data
         else:
             values = real_array("data", data)
             if values.shape != (len(self._indices),):
-                raise ValueError(f"data must have shape ({len(self._indices)},), one value per stored entry, "
-                                 f"got {values.shape}")
+                raise ValueError(
+                    f"data must have shape ({len(self._indices)},), one value per stored entry, "
+                    f"got {values.shape}"
+                )
         self._lu.refactor(values)
 
     def solve(self, b: ArrayLike) -> NDArray[np.float64]:

@@ -42,8 +42,9 @@ def cole_hopf_error(size: int, scheme: str, g: float = 1.0, n_steps: int = 40) -
         return gaussian_mixture_log_density(px, py, **MIXTURE, tau=float(sde.diffusion_integral(t)))
 
     def final(n: int) -> np.ndarray:
-        sol = solve_log_density(m0, sde, n_steps=n, T=T_END, h=h, bc="dirichlet", bc_values=ghosts,
-                                scheme=scheme, tol=1e-12)
+        sol = solve_log_density(
+            m0, sde, n_steps=n, T=T_END, h=h, bc="dirichlet", bc_values=ghosts, scheme=scheme, tol=1e-12
+        )
         return sol.m[-1]
 
     richardson = 2.0 * final(2 * n_steps) - final(n_steps)
@@ -51,8 +52,9 @@ def cole_hopf_error(size: int, scheme: str, g: float = 1.0, n_steps: int = 40) -
     return h, float(np.max(np.abs(richardson - exact)))
 
 
-def spatial_convergence(sizes: Sequence[int] = (17, 33, 65),
-                        schemes: Sequence[str] = ("central", "upwind")) -> list[ConvergenceRow]:
+def spatial_convergence(
+    sizes: Sequence[int] = (17, 33, 65), schemes: Sequence[str] = ("central", "upwind")
+) -> list[ConvergenceRow]:
     rows = []
     for scheme in schemes:
         previous = math.nan
@@ -64,10 +66,12 @@ def spatial_convergence(sizes: Sequence[int] = (17, 33, 65),
 
 
 def format_table(rows: Sequence[ConvergenceRow]) -> str:
-    lines = ["Cole-Hopf check: Gaussian mixture, g = 1, T = 0.05, Dirichlet ghosts from the exact",
-             "solution, Richardson-extrapolated in time. Expected order in h: central 2, upwind 1.",
-             "",
-             f"{'scheme':<8} {'grid':>9} {'h':>8} {'max error':>11} {'order':>6}"]
+    lines = [
+        "Cole-Hopf check: Gaussian mixture, g = 1, T = 0.05, Dirichlet ghosts from the exact",
+        "solution, Richardson-extrapolated in time. Expected order in h: central 2, upwind 1.",
+        "",
+        f"{'scheme':<8} {'grid':>9} {'h':>8} {'max error':>11} {'order':>6}",
+    ]
     for r in rows:
         order = "" if math.isnan(r.order) else f"{r.order:6.2f}"
         lines.append(f"{r.scheme:<8} {f'{r.size}x{r.size}':>9} {r.h:8.4f} {r.error:11.3e} {order:>6}")
