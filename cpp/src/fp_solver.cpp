@@ -12,13 +12,16 @@
 #include <stdexcept>
 #include <thread>
 
+#include "format.hpp"
+#include "fp_assembly.hpp"
 #include "fp_stencil.hpp"
 #include "fpscore/errors.hpp"
-#include "fpscore/sparse_lu.hpp"
+#include "fpscore/packed_lu.hpp"
 
 namespace fpscore {
 namespace {
 
+using detail::kLanes;
 using detail::kNeighbours;
 using detail::Stencil;
 
@@ -32,24 +35,12 @@ bool all_finite(const double* x, size_t count) {
     return true;
 }
 
-double max_abs(const double* x, index_t count) {
-    double r = 0.0;
-    for (index_t k = 0; k < count; ++k) r = std::max(r, std::abs(x[k]));
-    return r;
-}
-
-double max_abs_diff(const double* x, const double* y, index_t count) {
-    double r = 0.0;
-    for (index_t k = 0; k < count; ++k) r = std::max(r, std::abs(x[k] - y[k]));
-    return r;
-}
-
 void validate_grid(const Grid& grid) {
     require(grid.rows >= 3 && grid.cols >= 3,
             "the grid must be at least 3x3, got " + std::to_string(grid.rows) + "x" +
                 std::to_string(grid.cols));
     require(std::isfinite(grid.h) && grid.h > 0.0,
-            "grid spacing h must be finite and > 0, got " + std::to_string(grid.h));
+            "grid spacing h must be finite and > 0, got " + detail::str(grid.h));
 }
 
 void validate(const FPProblem& pb, const double* m0, const FPOptions& opt) {
@@ -82,64 +73,15 @@ void validate(const FPProblem& pb, const double* m0, const FPOptions& opt) {
     require(opt.threads >= 0, "threads must be >= 0 (0 = all hardware threads)");
 }
 
-// Per-thread workspace: solves one linear system of the scheme at a time.
-class StepSolver {
-public:
-    StepSolver(const Stencil& stencil, std::shared_ptr<const SymbolicLU> symbolic,
-               const FPProblem& problem, Scheme scheme)
-        : stencil_(stencil), problem_(problem), scheme_(scheme), lu_(std::move(symbolic)) {
-        const auto& slots = stencil.slots();
-        const auto& to_factor = lu_.symbolic().matrix_to_factor();
-        positions_.resize(slots.size());
-        for (size_t k = 0; k < slots.size(); ++k)
-            positions_[k] = slots[k] < 0 ? -1 : to_factor[static_cast<size_t>(slots[k])];
-        const auto n = static_cast<size_t>(stencil.grid().size());
-        padded_.resize(static_cast<size_t>(stencil.grid().padded_size()));
-        rhs_.resize(n);
-        work_.resize(n);
-    }
+// With a factorisation kept from an earlier matrix, each iteration is the defect
+// correction m_k = m_{k-1} + F⁻¹ (b − A(m_{k-1}) m_{k-1}): the same fixed point as
+// Picard's m_k = A(m_{k-1})⁻¹ b (identical when F = A(m_{k-1})), at the cost of a
+// triangular solve instead of a factorisation. F is refreshed when the iteration's
+// contraction shows it has gone stale.
+constexpr double kStaleContraction = 0.25;
 
-    // Ghost ring of member b at level n (Dirichlet), else null.
-    const double* ghosts(index_t n, index_t b) const {
-        if (problem_.ghosts == nullptr) return nullptr;
-        const auto stride = static_cast<size_t>(problem_.grid.padded_size());
-        return problem_.ghosts + (static_cast<size_t>(n) * problem_.batch + b) * stride;
-    }
-
-    // m_new from m_prev (level n-1) with lagged iterate m_lag; returns max |v|.
-    double step(index_t n, index_t b, const double* m_prev, const double* m_lag, double* m_new) {
-        const auto cells = static_cast<size_t>(problem_.grid.size());
-        stencil_.pad(m_lag, ghosts(n, b), padded_.data());
-        const double* drift = problem_.drift ? problem_.drift + n * 2 * cells : nullptr;
-        const double* div = problem_.drift_div ? problem_.drift_div + n * cells : nullptr;
-        const double dt = problem_.times[n] - problem_.times[n - 1];
-        auto& values = lu_.values();
-        std::fill(values.begin(), values.end(), 0.0);
-        const double speed = detail::assemble_step(stencil_, scheme_, padded_.data(), m_prev,
-                                                   problem_.g[n], dt, drift, div, positions_.data(),
-                                                   values.data(), rhs_.data());
-        lu_.factor_assembled();
-        lu_.solve(rhs_.data(), 1, work_.data());
-        std::copy(rhs_.begin(), rhs_.end(), m_new);
-        return speed;
-    }
-
-    void gradient(index_t n, index_t b, const double* m, double* grad) {
-        stencil_.pad(m, ghosts(n, b), padded_.data());
-        detail::central_gradient_padded(problem_.grid, padded_.data(), grad);
-    }
-
-private:
-    const Stencil& stencil_;
-    const FPProblem& problem_;
-    Scheme scheme_;
-    SparseLU lu_;
-    std::vector<offset_t> positions_;
-    std::vector<double> padded_, rhs_, work_;
-};
-
-[[noreturn]] void fail(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n,
-                       double change, double speed, bool finite) {
+[[noreturn]] void fail(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double change,
+                       double speed, bool finite) {
     const double dt = pb.times[n] - pb.times[n - 1], g = pb.g[n], h = pb.grid.h;
     std::ostringstream msg;
     msg << (opt.iteration == Iteration::Picard ? "Picard iteration" : "policy iteration");
@@ -147,93 +89,218 @@ private:
         msg << " produced non-finite values";
     else
         msg << " did not converge in max_iter=" << opt.max_iter
-            << (opt.iteration == Iteration::Picard ? " iterations" : " sweeps") << " (last change "
-            << change << " > tol=" << opt.tol << ")";
-    msg << " at step n=" << n << " (t=" << pb.times[n] << "), batch member " << b << ": dt=" << dt
-        << ", g=" << g << ", max|v|=" << speed << ", h=" << h << ". ";
+            << (opt.iteration == Iteration::Picard ? " iterations" : " sweeps") << " (last change " << change
+            << " > tol=" << opt.tol << ")";
+    msg << " at step n=" << n << " (t=" << pb.times[n] << "), batch member " << b << ": dt=" << dt << ", g=" << g
+        << ", max|v|=" << speed << ", h=" << h << ". ";
     if (opt.scheme == Scheme::Central)
-        msg << "The central scheme is diagonally dominant only while max|v|*h <= g^2 (here "
-            << speed * h << " vs " << g * g << "); use scheme=\"upwind\", a larger n_steps";
+        msg << "The central scheme is diagonally dominant only while max|v|*h <= g^2 (here " << speed * h
+            << " vs " << g * g << "); use scheme=\"upwind\", a larger n_steps";
     else
         msg << "Use a larger n_steps";
     msg << " or a larger max_iter.";
     throw ConvergenceError(msg.str());
 }
 
-// Picard: iterate each step to its fixed point. Writes levels 1..N of traj (N+1, cells).
-void picard(StepSolver& s, const FPProblem& pb, const FPOptions& opt, index_t b, double* traj,
-            int* iterations) {
-    const index_t cells = pb.grid.size();
-    std::vector<double> lag(static_cast<size_t>(cells));
-    for (index_t n = 1; n <= pb.n_steps; ++n) {
-        const double* prev = traj + (n - 1) * cells;
-        double* cur = traj + n * cells;
-        std::copy_n(prev, cells, lag.data());
-        bool converged = false;
-        double change = 0.0, speed = 0.0;
-        int k = 0;
-        while (!converged && k < opt.max_iter) {
-            speed = s.step(n, b, prev, lag.data(), cur);
-            ++k;
-            if (!all_finite(cur, static_cast<size_t>(cells))) fail(pb, opt, b, n, change, speed, false);
-            change = max_abs_diff(cur, lag.data(), cells);
-            converged = change <= opt.tol * std::max(1.0, max_abs(cur, cells));
-            std::copy_n(cur, cells, lag.data());
-        }
-        if (!converged) fail(pb, opt, b, n, change, speed, true);
-        iterations[n - 1] = k;
+// Solves up to kLanes batch members together, their fields interleaved lane-wise.
+class PackSolver {
+public:
+    PackSolver(const Stencil& stencil, std::shared_ptr<const SymbolicLU> symbolic, const FPProblem& pb,
+               const FPOptions& opt)
+        : stencil_(stencil), pb_(pb), opt_(opt), lu_(std::move(symbolic)) {
+        const auto& slots = stencil.slots();
+        const auto& to_factor = lu_.symbolic().matrix_to_factor();
+        positions_.resize(slots.size());
+        for (size_t k = 0; k < slots.size(); ++k)
+            positions_[k] = slots[k] < 0 ? -1 : to_factor[static_cast<size_t>(slots[k])];
+        cells_ = pb.grid.size();
+        const auto field = static_cast<size_t>(cells_) * kLanes;
+        for (auto* v : {&prev_, &older_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
+        padded_.assign(static_cast<size_t>(pb.grid.padded_size()) * kLanes, 0.0);
+        if (opt.iteration == Iteration::Policy) old_.assign(static_cast<size_t>(pb.n_steps + 1) * field, 0.0);
     }
-}
 
-// Policy iteration (Algorithm 1): sweep all steps with the lagged trajectory of the
-// previous sweep until the whole trajectory stops changing.
-void policy(StepSolver& s, const FPProblem& pb, const FPOptions& opt, index_t b, double* traj,
-            int* iterations) {
-    const index_t cells = pb.grid.size();
-    const auto size = static_cast<size_t>(pb.n_steps + 1) * static_cast<size_t>(cells);
-    std::vector<double> old(size);
-    for (index_t n = 0; n <= pb.n_steps; ++n) std::copy_n(traj, cells, old.data() + n * cells);
-    double change = 0.0, speed = 0.0, scale = 1.0;
-    index_t worst = 1;
-    for (int sweep = 1; sweep <= opt.max_iter; ++sweep) {
-        change = 0.0;
-        scale = 1.0;
-        for (index_t n = 1; n <= pb.n_steps; ++n) {
-            double* cur = traj + n * cells;
-            const double sp = s.step(n, b, traj + (n - 1) * cells, old.data() + n * cells, cur);
-            if (!all_finite(cur, static_cast<size_t>(cells))) fail(pb, opt, b, n, change, sp, false);
-            const double c = max_abs_diff(cur, old.data() + n * cells, cells);
-            if (c >= change) {
-                change = c;
-                worst = n;
-                speed = sp;
+    // Members [first, first + count): reads their m0 from m (level 0) and writes levels 1..N
+    // of m (N+1, B, H*W) and their iteration counts (B, N).
+    void solve(index_t first, index_t count, double* m, int* iterations) {
+        first_ = first;
+        count_ = count;
+        stale_ = true;  // a new pack: nothing factorised for it yet
+        gather(m, 0, prev_.data());
+        if (opt_.iteration == Iteration::Picard)
+            picard(m, iterations);
+        else
+            policy(m, iterations);
+    }
+
+private:
+    index_t member(index_t lane) const { return first_ + std::min(lane, count_ - 1); }
+    double* level(double* m, index_t n, index_t lane) const {
+        return m + (static_cast<size_t>(n) * pb_.batch + member(lane)) * cells_;
+    }
+    // Level n of the pack's members from m into an interleaved field (unused lanes copy lane 0).
+    void gather(double* m, index_t n, double* field) const {
+        for (index_t l = 0; l < kLanes; ++l) {
+            const double* src = level(m, n, l);
+            for (index_t p = 0; p < cells_; ++p) field[static_cast<size_t>(p) * kLanes + l] = src[p];
+        }
+    }
+    void scatter(const double* field, double* m, index_t n) const {
+        for (index_t l = 0; l < count_; ++l) {
+            double* dst = level(m, n, l);
+            for (index_t p = 0; p < cells_; ++p) dst[p] = field[static_cast<size_t>(p) * kLanes + l];
+        }
+    }
+
+    // delta = F⁻¹ (b − A(lag)·lag) for step n from prev; refactorises F first when stale.
+    void correction(index_t n, const double* prev, const double* lag, double* speed) {
+        const double* ghosts[kLanes];
+        if (pb_.ghosts != nullptr) {
+            const auto ring = static_cast<size_t>(pb_.grid.padded_size());
+            for (index_t l = 0; l < kLanes; ++l)
+                ghosts[l] = pb_.ghosts + (static_cast<size_t>(n) * pb_.batch + member(l)) * ring;
+        }
+        stencil_.pad_lanes(lag, pb_.ghosts ? ghosts : nullptr, kLanes, padded_.data());
+        const auto cells = static_cast<size_t>(cells_);
+        detail::StepInputs in;
+        in.padded_lag = padded_.data();
+        in.m_prev = prev;
+        in.g = pb_.g[n];
+        in.dt = pb_.times[n] - pb_.times[n - 1];
+        in.drift = pb_.drift ? pb_.drift + static_cast<size_t>(n) * 2 * cells : nullptr;
+        in.drift_div = pb_.drift_div ? pb_.drift_div + static_cast<size_t>(n) * cells : nullptr;
+        detail::StepOutputs out;
+        out.positions = positions_.data();
+        out.residual = delta_.data();
+        out.speed = speed;
+        const bool refactor = stale_ || opt_.iteration == Iteration::Policy;
+        if (refactor) {
+            std::fill(lu_.values().begin(), lu_.values().end(), 0.0);
+            out.values = lu_.values().data();
+        }
+        detail::assemble_lanes(pb_.grid, opt_.scheme, in, out);
+        if (refactor) {
+            lu_.factor_assembled(count_);
+            stale_ = false;
+        }
+        lu_.solve(delta_.data(), work_.data());
+    }
+
+    void picard(double* m, int* iterations) {
+        const index_t N = pb_.n_steps;
+        for (index_t n = 1; n <= N; ++n) {
+            // First guess: linear extrapolation of the last two levels (the previous level at n = 1).
+            for (size_t k = 0; k < lag_.size(); ++k) lag_[k] = n >= 2 ? 2.0 * prev_[k] - older_[k] : prev_[k];
+            bool done[kLanes] = {};
+            double last_change[kLanes] = {}, speed[kLanes] = {};
+            index_t remaining = count_;
+            for (int k = 1; remaining > 0; ++k) {
+                if (k > opt_.max_iter) {
+                    for (index_t l = 0; l < count_; ++l)
+                        if (!done[l]) fail(pb_, opt_, member(l), n, last_change[l], speed[l], true);
+                }
+                correction(n, prev_.data(), lag_.data(), speed);
+                double worst_ratio = 0.0;
+                for (index_t l = 0; l < count_; ++l) {
+                    if (done[l]) continue;
+                    double change = 0.0, scale = 0.0;
+                    for (index_t p = 0; p < cells_; ++p) {
+                        double& x = lag_[static_cast<size_t>(p) * kLanes + l];
+                        const double d = delta_[static_cast<size_t>(p) * kLanes + l];
+                        x += d;
+                        change = std::max(change, std::abs(d));
+                        scale = std::max(scale, std::abs(x));
+                    }
+                    if (!std::isfinite(change) || !std::isfinite(scale))
+                        fail(pb_, opt_, member(l), n, change, speed[l], false);
+                    if (k > 1 && last_change[l] > 0.0) worst_ratio = std::max(worst_ratio, change / last_change[l]);
+                    last_change[l] = change;
+                    if (change <= opt_.tol * std::max(1.0, scale)) {
+                        done[l] = true;
+                        --remaining;
+                        iterations[static_cast<size_t>(member(l)) * N + (n - 1)] = k;
+                    }
+                }
+                if (worst_ratio > kStaleContraction) stale_ = true;
             }
-            scale = std::max(scale, max_abs(cur, cells));
+            scatter(lag_.data(), m, n);
+            older_.swap(prev_);
+            prev_.swap(lag_);
         }
-        if (change <= opt.tol * scale) {
-            std::fill(iterations, iterations + pb.n_steps, sweep);
-            return;
-        }
-        std::copy(traj, traj + size, old.data());
     }
-    fail(pb, opt, b, worst, change, speed, true);
-}
 
-// Writes member b's trajectory (N+1, cells) into the (N+1, B, cells) layout.
-void scatter_member(const FPProblem& pb, index_t b, const double* traj, double* batched) {
-    const index_t cells = pb.grid.size();
-    for (index_t n = 0; n <= pb.n_steps; ++n)
-        std::copy_n(traj + static_cast<size_t>(n) * cells, cells,
-                    batched + (static_cast<size_t>(n) * pb.batch + b) * cells);
-}
+    // Algorithm 1 of the paper: sweep all steps, each with the previous sweep's level n as
+    // its lagged iterate, until the whole trajectory stops changing. Exact solves (F = A).
+    void policy(double* m, int* iterations) {
+        const index_t N = pb_.n_steps;
+        const size_t field = prev_.size();
+        for (index_t n = 0; n <= N; ++n) std::copy(prev_.begin(), prev_.end(), old_.begin() + n * field);
+        bool done[kLanes] = {};
+        double last_change[kLanes] = {}, speed[kLanes] = {};
+        index_t worst_step[kLanes] = {}, remaining = count_;
+        for (int sweep = 1; remaining > 0; ++sweep) {
+            if (sweep > opt_.max_iter) {
+                for (index_t l = 0; l < count_; ++l)
+                    if (!done[l]) fail(pb_, opt_, member(l), worst_step[l], last_change[l], speed[l], true);
+            }
+            double change[kLanes] = {}, scale[kLanes] = {};
+            std::copy(old_.begin(), old_.begin() + field, lag_.begin());  // level 0 is fixed
+            for (index_t n = 1; n <= N; ++n) {
+                const double* lagged = old_.data() + n * field;
+                double step_speed[kLanes];
+                correction(n, lag_.data(), lagged, step_speed);  // lag_ holds the new level n-1
+                for (size_t k = 0; k < field; ++k) work_[k] = lagged[k] + delta_[k];
+                for (index_t l = 0; l < count_; ++l) {
+                    double c = 0.0;
+                    for (index_t p = 0; p < cells_; ++p) {
+                        const size_t k = static_cast<size_t>(p) * kLanes + l;
+                        c = std::max(c, std::abs(work_[k] - lagged[k]));
+                        scale[l] = std::max(scale[l], std::abs(work_[k]));
+                    }
+                    if (!std::isfinite(c)) fail(pb_, opt_, member(l), n, c, step_speed[l], false);
+                    if (c >= change[l]) {
+                        change[l] = c;
+                        worst_step[l] = n;
+                        speed[l] = step_speed[l];
+                    }
+                }
+                std::copy(work_.begin(), work_.end(), lag_.begin());
+                std::copy(work_.begin(), work_.end(), old_.begin() + n * field);
+            }
+            for (index_t l = 0; l < count_; ++l) {
+                if (done[l]) continue;
+                last_change[l] = change[l];
+                if (change[l] <= opt_.tol * std::max(1.0, scale[l])) {
+                    done[l] = true;
+                    --remaining;
+                    std::fill_n(iterations + static_cast<size_t>(member(l)) * N, N, sweep);
+                    for (index_t n = 1; n <= N; ++n) {
+                        const double* src = old_.data() + n * field;
+                        double* dst = level(m, n, l);
+                        for (index_t p = 0; p < cells_; ++p) dst[p] = src[static_cast<size_t>(p) * kLanes + l];
+                    }
+                }
+            }
+        }
+    }
+
+    const Stencil& stencil_;
+    const FPProblem& pb_;
+    const FPOptions& opt_;
+    PackedLU lu_;
+    std::vector<offset_t> positions_;
+    index_t cells_ = 0, first_ = 0, count_ = 0;
+    bool stale_ = true;
+    std::vector<double> prev_, older_, lag_, delta_, work_, padded_, old_;
+};
 
 }  // namespace
 
 FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOptions& opt) {
     validate(pb, m0, opt);
     const Stencil stencil(pb.grid, pb.boundary);
-    auto symbolic = std::make_shared<const SymbolicLU>(stencil.pattern(), Ordering::NestedDissection,
-                                                       stencil.grid_shape());
+    auto symbolic =
+        std::make_shared<const SymbolicLU>(stencil.pattern(), Ordering::NestedDissection, stencil.grid_shape());
     const index_t cells = pb.grid.size(), B = pb.batch, N = pb.n_steps;
     FPSolution sol;
     sol.m.assign(static_cast<size_t>(N + 1) * B * cells, 0.0);
@@ -241,39 +308,29 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOpti
     std::vector<int> member_iterations(static_cast<size_t>(B) * N, 0);
     std::copy_n(m0, static_cast<size_t>(B) * cells, sol.m.data());
 
+    // Packs are fixed runs of kLanes members, so results do not depend on the thread count.
+    const index_t packs = (B + kLanes - 1) / kLanes;
     std::atomic<index_t> next{0};
     std::mutex error_mutex;
-    index_t error_member = B;
+    index_t error_pack = packs;
     std::exception_ptr error;
-
     auto worker = [&]() {
-        StepSolver solver(stencil, symbolic, pb, opt.scheme);
-        std::vector<double> traj(static_cast<size_t>(N + 1) * cells);
-        for (index_t b = next++; b < B; b = next++) {
+        PackSolver solver(stencil, symbolic, pb, opt);
+        for (index_t k = next++; k < packs; k = next++) {
             try {
-                std::copy_n(m0 + static_cast<size_t>(b) * cells, cells, traj.data());
-                int* its = member_iterations.data() + static_cast<size_t>(b) * N;
-                if (opt.iteration == Iteration::Picard)
-                    picard(solver, pb, opt, b, traj.data(), its);
-                else
-                    policy(solver, pb, opt, b, traj.data(), its);
-                scatter_member(pb, b, traj.data(), sol.m.data());
-                for (index_t n = 0; n <= N; ++n)
-                    solver.gradient(n, b, traj.data() + n * cells,
-                                    sol.score.data() + (static_cast<size_t>(n) * B + b) * 2 * cells);
+                solver.solve(k * kLanes, std::min(kLanes, B - k * kLanes), sol.m.data(), member_iterations.data());
             } catch (...) {
                 std::lock_guard<std::mutex> lock(error_mutex);
-                if (b < error_member) {  // report the lowest failing member: deterministic
-                    error_member = b;
+                if (k < error_pack) {  // report the lowest failing pack: deterministic
+                    error_pack = k;
                     error = std::current_exception();
                 }
             }
         }
     };
-
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const auto threads = static_cast<index_t>(
-        std::min<long long>(B, opt.threads == 0 ? hw : static_cast<unsigned>(opt.threads)));
+        std::min<long long>(packs, opt.threads == 0 ? hw : static_cast<unsigned>(opt.threads)));
     if (threads <= 1) {
         worker();
     } else {
@@ -283,10 +340,20 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOpti
     }
     if (error) std::rethrow_exception(error);
 
+    std::vector<double> padded(static_cast<size_t>(pb.grid.padded_size()));
+    for (index_t n = 0; n <= N; ++n)
+        for (index_t b = 0; b < B; ++b) {
+            const size_t at = static_cast<size_t>(n) * B + b;
+            const double* ghosts =
+                pb.ghosts ? pb.ghosts + at * static_cast<size_t>(pb.grid.padded_size()) : nullptr;
+            stencil.pad(sol.m.data() + at * cells, ghosts, padded.data());
+            detail::central_gradient_padded(pb.grid, padded.data(), sol.score.data() + at * 2 * cells);
+        }
+
     sol.iterations.assign(static_cast<size_t>(N), 0);
     for (index_t b = 0; b < B; ++b)
         for (index_t n = 0; n < N; ++n)
-            sol.iterations[n] = std::max(sol.iterations[n], member_iterations[b * N + n]);
+            sol.iterations[n] = std::max(sol.iterations[n], member_iterations[static_cast<size_t>(b) * N + n]);
     return sol;
 }
 
@@ -295,8 +362,8 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
                             const double* drift, const double* drift_div, const double* ghosts) {
     validate_grid(grid);
     require(m_prev != nullptr && m_lag != nullptr, "m_prev and m_lag are required");
-    require(std::isfinite(g) && g >= 0.0, "g must be finite and >= 0");
-    require(std::isfinite(dt) && dt > 0.0, "dt must be finite and > 0");
+    require(std::isfinite(g) && g >= 0.0, "g must be finite and >= 0, got " + detail::str(g));
+    require(std::isfinite(dt) && dt > 0.0, "dt must be finite and > 0, got " + detail::str(dt));
     require((drift == nullptr) == (drift_div == nullptr),
             "drift and its divergence must be given together");
     require(boundary != Boundary::Dirichlet || ghosts != nullptr,
@@ -307,10 +374,34 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
     sys.indices = stencil.indices();
     sys.data.assign(sys.indices.size(), 0.0);
     sys.rhs.assign(static_cast<size_t>(grid.size()), 0.0);
-    std::vector<double> padded(static_cast<size_t>(grid.padded_size()));
-    stencil.pad(m_lag, ghosts, padded.data());
-    detail::assemble_step(stencil, scheme, padded.data(), m_prev, g, dt, drift, drift_div,
-                          stencil.slots().data(), sys.data.data(), sys.rhs.data());
+    // The lane kernels on one field: lane 0 carries it, the others are copies.
+    const auto cells = static_cast<size_t>(grid.size());
+    std::vector<double> lag(cells * kLanes), prev(cells * kLanes), rhs(cells * kLanes);
+    std::vector<double> values(sys.data.size() * kLanes, 0.0), padded(static_cast<size_t>(grid.padded_size()) * kLanes);
+    for (size_t p = 0; p < cells; ++p)
+        for (index_t l = 0; l < kLanes; ++l) {
+            lag[p * kLanes + l] = m_lag[p];
+            prev[p * kLanes + l] = m_prev[p];
+        }
+    const double* lane_ghosts[kLanes];
+    std::fill_n(lane_ghosts, kLanes, ghosts);
+    stencil.pad_lanes(lag.data(), ghosts ? lane_ghosts : nullptr, kLanes, padded.data());
+    double speed[kLanes];
+    detail::StepInputs in;
+    in.padded_lag = padded.data();
+    in.m_prev = prev.data();
+    in.g = g;
+    in.dt = dt;
+    in.drift = drift;
+    in.drift_div = drift_div;
+    detail::StepOutputs out;
+    out.positions = stencil.slots().data();
+    out.values = values.data();
+    out.rhs = rhs.data();
+    out.speed = speed;
+    detail::assemble_lanes(grid, scheme, in, out);
+    for (size_t p = 0; p < sys.data.size(); ++p) sys.data[p] = values[p * kLanes];
+    for (size_t p = 0; p < cells; ++p) sys.rhs[p] = rhs[p * kLanes];
     return sys;
 }
 

@@ -1,8 +1,9 @@
 // The 5-point stencil of the FP scheme on a grid with a boundary condition
 // (private header): the matrix pattern, where each neighbour's coefficient goes,
-// and the ghost ring one node outside the grid.
+// and how the ghost ring one node outside the grid is filled.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "fpscore/fp_solver.hpp"
@@ -26,9 +27,13 @@ public:
     const std::vector<offset_t>& slots() const { return slots_; }
     std::optional<GridShape> grid_shape() const;
 
-    // The field m (H, W) with its ghost ring: padded (H+2, W+2). `ghosts` (H+2, W+2)
+    // The field m (H, W) with its ghost ring, padded (H+2, W+2); `ghosts` (H+2, W+2)
     // supplies the ring for Dirichlet and is ignored otherwise.
     void pad(const double* m, const double* ghosts, double* padded) const;
+
+    // The same for `lanes` interleaved fields: m (H*W, lanes) -> padded ((H+2)*(W+2), lanes);
+    // ghosts[l] is lane l's Dirichlet ring (H+2, W+2), or ghosts is null.
+    void pad_lanes(const double* m, const double* const* ghosts, index_t lanes, double* padded) const;
 
 private:
     Grid grid_;
@@ -36,15 +41,11 @@ private:
     std::vector<offset_t> indptr_;
     std::vector<index_t> indices_;
     std::vector<offset_t> slots_;
+    // Ring positions (padded index, corners excluded) and the interior node each copies
+    // (Neumann: the mirror node; periodic: the wrapped node; -1: zero or Dirichlet value).
+    std::vector<index_t> ring_;
+    std::vector<index_t> ring_source_;
 };
-
-// Adds the coefficients of one step's matrix at positions[5 * node + neighbour] of
-// `values` (skipping -1) and writes the right-hand side. `lag` is the padded lagged
-// iterate (its ring holds the ghost values at t_n). Returns max |v| over the grid.
-double assemble_step(const Stencil& stencil, Scheme scheme, const double* lag,
-                     const double* m_prev, double g, double dt, const double* drift,
-                     const double* drift_div, const offset_t* positions, double* values,
-                     double* rhs);
 
 // Central differences of a padded field: grad (2, H, W).
 void central_gradient_padded(const Grid& grid, const double* padded, double* grad);

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "format.hpp"
 #include "fpscore/errors.hpp"
 
 namespace fpscore {
@@ -15,7 +16,7 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     : symbolic_(std::move(symbolic)), pivot_tolerance_(pivot_tolerance) {
     if (!symbolic_) throw std::invalid_argument("SparseLU needs a symbolic analysis, got null");
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
-        throw std::invalid_argument("pivot tolerance must lie in [0, 1)");
+        throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()), 0.0);
     dense_row_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
 }

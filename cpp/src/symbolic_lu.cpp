@@ -11,7 +11,14 @@ namespace fpscore {
 SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<GridShape>& grid)
     : ordering_(ordering) {
     validate_csr(a);
-    perm_ = compute_ordering(symmetric_graph(a), ordering, grid);
+    const Graph graph = symmetric_graph(a);
+    if (ordering == Ordering::Automatic) {  // record what "auto" chose
+        const auto shape = grid ? grid : detect_grid(graph);
+        ordering_ = shape ? Ordering::NestedDissection : Ordering::MinimumDegree;
+        perm_ = compute_ordering(graph, ordering_, shape);
+    } else {
+        perm_ = compute_ordering(graph, ordering, grid);
+    }
     analyse(a);
 }
 
@@ -86,6 +93,14 @@ void SymbolicLU::analyse(const CsrView& a) {
     }
     for (index_t i = 0; i < n_; ++i)
         for (offset_t p = lptr[i]; p < lptr[i + 1]; ++p) cols_[unext[lidx[p]]++] = i;
+
+    // Fundamental supernodes: k joins k+1's when U(k) = {k+1} ∪ U(k+1).
+    supernode_end_.assign(n, n_);
+    for (index_t k = n_ - 2; k >= 0; --k) {
+        const offset_t len = row_ptr_[k + 1] - diag_[k] - 1, next = row_ptr_[k + 2] - diag_[k + 1] - 1;
+        const bool joins = len == next + 1 && len > 0 && cols_[diag_[k] + 1] == k + 1;
+        supernode_end_[k] = joins ? supernode_end_[k + 1] : k + 1;
+    }
 
     // Row i costs, per L entry (i, k): one division and a multiply-add per U entry of row k.
     factor_flops_ = 0.0;

@@ -59,8 +59,11 @@ public:
         const Ordering kind = parse_ordering(ordering);
         std::optional<GridShape> shape;
         if (grid) {
-            if (grid->first * grid->second != n)
-                throw std::invalid_argument("grid shape does not match the matrix order " + std::to_string(n));
+            if (grid->first < 1 || grid->second < 1 ||
+                static_cast<long long>(grid->first) * grid->second != n)
+                throw std::invalid_argument("grid must be (H, W) with H, W >= 1 and H*W equal to the matrix order " +
+                                            std::to_string(n) + ", got (" + std::to_string(grid->first) + ", " +
+                                            std::to_string(grid->second) + ")");
             shape = GridShape{grid->first, grid->second, false, false};
         }
         py::gil_scoped_release release;

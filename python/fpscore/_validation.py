@@ -23,7 +23,7 @@ def real_array(name: str, value: object, *, min_ndim: int = 0) -> NDArray[np.flo
         raise TypeError(f"{name} must be a real (float or integer) array, got dtype {arr.dtype}")
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d arrays 0-d
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s)")
@@ -32,7 +32,7 @@ def real_array(name: str, value: object, *, min_ndim: int = 0) -> NDArray[np.flo
 
 def positive_float(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
     if not math.isfinite(value) or value <= 0.0:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
@@ -45,6 +45,26 @@ def positive_int(name: str, value: object) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def optional_count(name: str, value: object) -> int:
+    """A non-negative integer, None meaning 0 ("all")."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 0 or None, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 or None, got {value}")
+    return int(value)
+
+
+def non_negative_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0.0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return value
 
 
 def choice(name: str, value: object, options: Sequence[str]) -> str:

@@ -10,7 +10,14 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import choice, positive_float, positive_int, real_array
+from ._validation import (
+    choice,
+    non_negative_float,
+    optional_count,
+    positive_float,
+    positive_int,
+    real_array,
+)
 from .grid import divergence
 from .sde import SDE
 
@@ -156,9 +163,7 @@ def solve_log_density(
         raise ValueError(
             f"backend {backend!r} is not available in this build; available: {available_backends()}"
         )
-    threads = 0 if threads is None else int(threads)
-    if threads < 0:
-        raise ValueError(f"threads must be >= 0 or None, got {threads}")
+    threads = optional_count("threads", threads)
     if bc != "dirichlet" and bc_values is not None:
         raise ValueError(f"bc_values is only used with bc='dirichlet', got bc={bc!r}")
 
@@ -219,6 +224,8 @@ def fp_system(
             f"m_prev and m_lag must both have shape (H, W), got {m_prev.shape} and {m_lag.shape}"
         )
     h = positive_float("h", h)
+    g = non_negative_float("g", g)
+    dt = positive_float("dt", dt)
     bc = choice("bc", bc, BOUNDARIES)
     scheme = choice("scheme", scheme, SCHEMES)
     f = div_f = None
@@ -230,7 +237,7 @@ def fp_system(
     if ghosts is not None:
         ghosts = real_array("ghosts", ghosts)
     indptr, indices, data, rhs = _core.assemble_fp_system(
-        m_prev, m_lag, float(g), float(dt), h, bc, scheme, drift=f, drift_div=div_f, ghosts=ghosts
+        m_prev, m_lag, g, dt, h, bc, scheme, drift=f, drift_div=div_f, ghosts=ghosts
     )
     n = m_prev.size
     return sp.csr_matrix((data, indices, indptr), shape=(n, n)), rhs

@@ -48,6 +48,9 @@ class SparseLU:
         pivot_tolerance: float = 1e-13,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
+        pivot_tolerance = float(pivot_tolerance)
+        if not 0.0 <= pivot_tolerance < 1.0:
+            raise ValueError(f"pivot_tolerance must lie in [0, 1), got {pivot_tolerance!r}")
         csr = _canonical_csr(A)
         self.shape: tuple[int, int] = csr.shape
         self._indptr = csr.indptr.astype(np.int64)

@@ -5,5 +5,6 @@
 #include "fpscore/errors.hpp"
 #include "fpscore/fp_solver.hpp"
 #include "fpscore/ordering.hpp"
+#include "fpscore/packed_lu.hpp"
 #include "fpscore/sparse_lu.hpp"
 #include "fpscore/version.hpp"

@@ -38,6 +38,10 @@ public:
     const std::vector<offset_t>& row_ptr() const { return row_ptr_; }
     const std::vector<index_t>& cols() const { return cols_; }
     const std::vector<offset_t>& diag() const { return diag_; }
+    // Supernodes: rows k..supernode_end()[k]-1 have U patterns that differ only by their
+    // leading entries (U(k) = {k+1} ∪ U(k+1)), so the batched kernels update from them as
+    // one dense block.
+    const std::vector<index_t>& supernode_end() const { return supernode_end_; }
     // Position in the factor values of each entry of A, in A's CSR order.
     const std::vector<offset_t>& matrix_to_factor() const { return matrix_to_factor_; }
     // The CSR row pointer of the analysed matrix (to check that values fit it).
@@ -52,6 +56,7 @@ private:
     std::vector<offset_t> row_ptr_;
     std::vector<index_t> cols_;
     std::vector<offset_t> diag_;
+    std::vector<index_t> supernode_end_;
     std::vector<offset_t> matrix_to_factor_;
     std::vector<offset_t> matrix_indptr_;
     double factor_flops_ = 0.0;

@@ -1,0 +1,43 @@
+// Runtime dispatch of hot kernels to the best instruction set of the running CPU
+// (private header). Wheels are built for baseline x86-64; GCC/Clang compile each
+// marked function also for x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512) and pick
+// one at load time, so no -march=native is needed.
+#pragma once
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FPSCORE_NO_DISPATCH) && \
+    defined(__ELF__)
+#define FPSCORE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FPSCORE_SIMD_CLONES
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FPSCORE_INLINE inline __attribute__((always_inline))
+#define FPSCORE_RESTRICT __restrict__
+#else
+#define FPSCORE_INLINE inline
+#define FPSCORE_RESTRICT
+#endif
+
+namespace fpscore::detail {
+
+// kWidth doubles processed as one value: GCC/Clang vector extensions become AVX
+// registers in the x86-64-v3/v4 clones and SSE2 registers in the baseline.
+template <int kWidth>
+struct LaneVector {
+    typedef double type __attribute__((vector_size(kWidth * sizeof(double))));
+};
+
+template <int kWidth>
+FPSCORE_INLINE typename LaneVector<kWidth>::type load_lanes(const double* p) {
+    typename LaneVector<kWidth>::type v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <int kWidth>
+FPSCORE_INLINE void store_lanes(double* p, typename LaneVector<kWidth>::type v) {
+    __builtin_memcpy(p, &v, sizeof v);
+}
+
+}  // namespace fpscore::detail
