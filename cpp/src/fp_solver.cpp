@@ -3,18 +3,15 @@
 #include "fpscore/fp_solver.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "format.hpp"
 #include "fp_assembly.hpp"
 #include "fp_stencil.hpp"
+#include "parallel.hpp"
 #include "fpscore/errors.hpp"
 #include "fpscore/packed_lu.hpp"
 
@@ -78,7 +75,10 @@ void validate(const FPProblem& pb, const double* m0, const FPOptions& opt) {
 // Picard's m_k = A(m_{k-1})⁻¹ b (identical when F = A(m_{k-1})), at the cost of a
 // triangular solve instead of a factorisation. F is refreshed when the iteration's
 // contraction shows it has gone stale.
-constexpr double kStaleContraction = 0.25;
+#ifndef FPSCORE_STALE
+#define FPSCORE_STALE 0.25
+#endif
+constexpr double kStaleContraction = FPSCORE_STALE;
 
 [[noreturn]] void fail(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double change,
                        double speed, bool finite) {
@@ -310,35 +310,11 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOpti
 
     // Packs are fixed runs of kLanes members, so results do not depend on the thread count.
     const index_t packs = (B + kLanes - 1) / kLanes;
-    std::atomic<index_t> next{0};
-    std::mutex error_mutex;
-    index_t error_pack = packs;
-    std::exception_ptr error;
-    auto worker = [&]() {
-        PackSolver solver(stencil, symbolic, pb, opt);
-        for (index_t k = next++; k < packs; k = next++) {
-            try {
-                solver.solve(k * kLanes, std::min(kLanes, B - k * kLanes), sol.m.data(), member_iterations.data());
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (k < error_pack) {  // report the lowest failing pack: deterministic
-                    error_pack = k;
-                    error = std::current_exception();
-                }
-            }
-        }
-    };
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    const auto threads = static_cast<index_t>(
-        std::min<long long>(packs, opt.threads == 0 ? hw : static_cast<unsigned>(opt.threads)));
-    if (threads <= 1) {
-        worker();
-    } else {
-        std::vector<std::thread> pool;
-        for (index_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-        for (auto& t : pool) t.join();
-    }
-    if (error) std::rethrow_exception(error);
+    detail::parallel_for(packs, detail::thread_count(opt.threads, packs), [&] {
+        return [&, solver = std::make_unique<PackSolver>(stencil, symbolic, pb, opt)](index_t k) {
+            solver->solve(k * kLanes, std::min(kLanes, B - k * kLanes), sol.m.data(), member_iterations.data());
+        };
+    });
 
     std::vector<double> padded(static_cast<size_t>(pb.grid.padded_size()));
     for (index_t n = 0; n <= N; ++n)

@@ -117,20 +117,33 @@ index_t factor_kernel(Plan s, double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTR
     return -1;
 }
 
+// x_i −= Σ_p lu[p] · x[cols[p]] over positions [begin, end), with four partial sums so
+// that consecutive multiply-adds do not wait on each other.
+FPSCORE_INLINE Lanes row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x, offset_t begin,
+                             offset_t end) {
+    Lanes s0 = {}, s1 = {}, s2 = {}, s3 = {};
+    offset_t p = begin;
+    for (; p + 4 <= end; p += 4) {
+        s0 += load(lu + p * L) * load(x + static_cast<offset_t>(cols[p]) * L);
+        s1 += load(lu + (p + 1) * L) * load(x + static_cast<offset_t>(cols[p + 1]) * L);
+        s2 += load(lu + (p + 2) * L) * load(x + static_cast<offset_t>(cols[p + 2]) * L);
+        s3 += load(lu + (p + 3) * L) * load(x + static_cast<offset_t>(cols[p + 3]) * L);
+    }
+    for (; p < end; ++p) s0 += load(lu + p * L) * load(x + static_cast<offset_t>(cols[p]) * L);
+    return (s0 + s1) + (s2 + s3);
+}
+
 FPSCORE_SIMD_CLONES
 void solve_kernel(Plan s, const double* FPSCORE_RESTRICT lu, const double* FPSCORE_RESTRICT inv_piv,
                   double* FPSCORE_RESTRICT x) {
     for (index_t i = 0; i < s.n; ++i) {  // L y = P b
-        Lanes acc = load(x + static_cast<offset_t>(i) * L);
-        for (offset_t p = s.row_ptr[i]; p < s.diag[i]; ++p)
-            acc -= load(lu + p * L) * load(x + static_cast<offset_t>(s.cols[p]) * L);
-        store(x + static_cast<offset_t>(i) * L, acc);
+        double* xi = x + static_cast<offset_t>(i) * L;
+        store(xi, load(xi) - row_dot(lu, s.cols, x, s.row_ptr[i], s.diag[i]));
     }
     for (index_t i = s.n - 1; i >= 0; --i) {  // U z = y
-        Lanes acc = load(x + static_cast<offset_t>(i) * L);
-        for (offset_t p = s.diag[i] + 1; p < s.row_ptr[i + 1]; ++p)
-            acc -= load(lu + p * L) * load(x + static_cast<offset_t>(s.cols[p]) * L);
-        store(x + static_cast<offset_t>(i) * L, acc * load(inv_piv + static_cast<offset_t>(i) * L));
+        double* xi = x + static_cast<offset_t>(i) * L;
+        const Lanes acc = load(xi) - row_dot(lu, s.cols, x, s.diag[i] + 1, s.row_ptr[i + 1]);
+        store(xi, acc * load(inv_piv + static_cast<offset_t>(i) * L));
     }
 }
 
@@ -179,6 +192,7 @@ void PackedLU::factor_assembled(index_t active) {
         if (!(std::abs(pivot) > pivot_tolerance_ * row_norms_[l]) || !std::isfinite(pivot)) break;
     }
     std::fill(dense_row_.begin(), dense_row_.end(), 0.0);
+    failed_lane_ = lane;
     std::ostringstream msg;
     msg << "zero, tiny or non-finite pivot in row " << symbolic_->permutation()[bad] << " (elimination step "
         << bad << " of " << symbolic_->n() << ") of lane " << lane << ": |u_ii| = " << std::abs(pivot)

@@ -43,32 +43,41 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
                                 ", got " + fmt(a.shape(), a.shape() + a.ndim()));
 }
 
+// Orders and analyses a CSR pattern (the GIL is released while it runs).
+std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const Array<index_t>& indices,
+                                          const std::string& ordering,
+                                          std::optional<std::pair<index_t, index_t>> grid) {
+    const auto n = static_cast<index_t>(indptr.size()) - 1;
+    if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
+    if (indptr.at(n) != indices.size())
+        throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
+                                    ", len(indices) = " + std::to_string(indices.size()));
+    const CsrView view{n, indptr.data(), indices.data()};
+    const Ordering kind = parse_ordering(ordering);
+    std::optional<GridShape> shape;
+    if (grid) {
+        if (grid->first < 1 || grid->second < 1 || static_cast<long long>(grid->first) * grid->second != n)
+            throw std::invalid_argument("grid must be (H, W) with H, W >= 1 and H*W equal to the matrix order " +
+                                        std::to_string(n) + ", got (" + std::to_string(grid->first) + ", " +
+                                        std::to_string(grid->second) + ")");
+        shape = GridShape{grid->first, grid->second, false, false};
+    }
+    py::gil_scoped_release release;
+    return std::make_shared<const SymbolicLU>(view, kind, shape);
+}
+
 // The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
 class PySparseLU {
 public:
     PySparseLU(const Array<offset_t>& indptr, const Array<index_t>& indices, const Array<double>& data,
                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
                double pivot_tolerance) {
-        const auto n = static_cast<index_t>(indptr.size()) - 1;
-        if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
-        if (indices.size() != data.size() || indptr.at(n) != indices.size())
-            throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
-                                        ", len(indices) = " + std::to_string(indices.size()) +
-                                        ", len(data) = " + std::to_string(data.size()));
-        const CsrView view{n, indptr.data(), indices.data()};
-        const Ordering kind = parse_ordering(ordering);
-        std::optional<GridShape> shape;
-        if (grid) {
-            if (grid->first < 1 || grid->second < 1 ||
-                static_cast<long long>(grid->first) * grid->second != n)
-                throw std::invalid_argument("grid must be (H, W) with H, W >= 1 and H*W equal to the matrix order " +
-                                            std::to_string(n) + ", got (" + std::to_string(grid->first) + ", " +
-                                            std::to_string(grid->second) + ")");
-            shape = GridShape{grid->first, grid->second, false, false};
-        }
+        if (data.ndim() != 1 || data.size() != indices.size())
+            throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
+                                        std::to_string(indices.size()) + ", len(data) = " +
+                                        std::to_string(data.size()));
+        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid), pivot_tolerance);
         py::gil_scoped_release release;
-        auto symbolic = std::make_shared<const SymbolicLU>(view, kind, shape);
-        lu_ = std::make_unique<SparseLU>(std::move(symbolic), pivot_tolerance);
         lu_->factor(data.data());
     }
 
@@ -100,6 +109,36 @@ public:
 
 private:
     std::unique_ptr<SparseLU> lu_;
+};
+
+// Many matrices with one pattern: factorised and solved together (interleaved lanes).
+class PyBatchedLU {
+public:
+    PyBatchedLU(const Array<offset_t>& indptr, const Array<index_t>& indices, index_t batch,
+                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
+                double pivot_tolerance)
+        : lu_(analyse(indptr, indices, ordering, grid), batch, threads, pivot_tolerance) {}
+
+    void factor(const Array<double>& data) {
+        expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");
+        py::gil_scoped_release release;
+        lu_.factor(data.data());
+    }
+
+    py::array_t<double> solve(const Array<double>& b) const {
+        expect_shape(b, {lu_.batch(), lu_.symbolic().n()}, "b");
+        std::vector<double> x(b.data(), b.data() + b.size());
+        {
+            py::gil_scoped_release release;
+            lu_.solve(x.data());
+        }
+        return to_numpy(std::move(x), {lu_.batch(), lu_.symbolic().n()});
+    }
+
+    const BatchedLU& lu() const { return lu_; }
+
+private:
+    BatchedLU lu_;
 };
 
 py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& times, const Array<double>& g,
@@ -201,6 +240,21 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("permutation", [](const PySparseLU& s) {
             return py::array_t<index_t>(static_cast<py::ssize_t>(s.symbolic().n()), s.symbolic().permutation().data());
         });
+
+    py::class_<PyBatchedLU>(m, "BatchedLU")
+        .def(py::init<const Array<offset_t>&, const Array<index_t>&, index_t, const std::string&,
+                      std::optional<std::pair<index_t, index_t>>, int, double>(),
+             py::arg("indptr"), py::arg("indices"), py::arg("batch"), py::arg("ordering") = "auto",
+             py::arg("grid") = py::none(), py::arg("threads") = 1,
+             py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance)
+        .def("factor", &PyBatchedLU::factor, py::arg("data"))
+        .def("solve", &PyBatchedLU::solve, py::arg("b"))
+        .def_property_readonly("batch", [](const PyBatchedLU& s) { return s.lu().batch(); })
+        .def_property_readonly("threads", [](const PyBatchedLU& s) { return s.lu().threads(); })
+        .def_property_readonly("lanes", [](const PyBatchedLU&) { return PackedLU::kLanes; })
+        .def_property_readonly("nnz", [](const PyBatchedLU& s) { return s.lu().symbolic().nnz_factors(); })
+        .def_property_readonly("factor_flops", [](const PyBatchedLU& s) { return s.lu().symbolic().factor_flops(); })
+        .def_property_readonly("ordering", [](const PyBatchedLU& s) { return to_string(s.lu().symbolic().ordering()); });
 
     m.def("solve_log_density", &solve_log_density_py, py::arg("m0"), py::arg("times"), py::arg("g"), py::arg("h"),
           py::arg("bc"), py::arg("scheme"), py::arg("iteration"), py::arg("tol"), py::arg("max_iter"),

@@ -10,12 +10,13 @@ from ._core import __version__ as __version__
 from .grid import grid_coordinates, padded_coordinates
 from .sde import SDE, VESDE, VPSDE, ConstantSDE
 from .solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
-from .sparse import SparseLU
+from .sparse import BatchedLU, SparseLU
 
 __all__ = [
     "SDE",
     "VESDE",
     "VPSDE",
+    "BatchedLU",
     "ConstantSDE",
     "ConvergenceError",
     "FPSolution",

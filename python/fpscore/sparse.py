@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import choice, real_array
+from ._validation import choice, optional_count, positive_int, real_array
 
 ORDERINGS = ("auto", "natural", "minimum_degree", "nested_dissection", "rcm")
 
@@ -29,6 +29,13 @@ def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
     return csr
 
 
+def _pivot_tolerance(value: object) -> float:
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"pivot_tolerance must lie in [0, 1), got {value!r}")
+    return value
+
+
 class SparseLU:
     """LU factors of a square sparse matrix, with the ordering and fill pattern kept for reuse.
 
@@ -48,9 +55,7 @@ class SparseLU:
         pivot_tolerance: float = 1e-13,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
-        pivot_tolerance = float(pivot_tolerance)
-        if not 0.0 <= pivot_tolerance < 1.0:
-            raise ValueError(f"pivot_tolerance must lie in [0, 1), got {pivot_tolerance!r}")
+        pivot_tolerance = _pivot_tolerance(pivot_tolerance)
         csr = _canonical_csr(A)
         self.shape: tuple[int, int] = csr.shape
         self._indptr = csr.indptr.astype(np.int64)
@@ -112,3 +117,81 @@ class SparseLU:
 
     def __repr__(self) -> str:
         return f"SparseLU(n={self.shape[0]}, nnz(L+U)={self.nnz}, ordering={self.ordering!r})"
+
+
+class BatchedLU:
+    """LU factors of `batch` matrices that share the sparsity pattern of `A`.
+
+    The matrices are factorised and solved together: their values are interleaved so that
+    each operation of the elimination runs on several matrices in one SIMD instruction, and
+    groups of them run on `threads` threads (0: all cores). Ordering and symbolic analysis
+    are done once, from A's pattern (A's values are not used).
+
+    factor(data): data (batch, nnz) holds each matrix's values in the order of the canonical
+    CSR form of A (sorted indices, no duplicates: `A.tocsr()` after `sum_duplicates()`).
+    solve(b): b (batch, n) -> x (batch, n).
+    """
+
+    def __init__(
+        self,
+        A: object,
+        batch: int,
+        ordering: str = "auto",
+        *,
+        grid: tuple[int, int] | None = None,
+        threads: int | None = 1,
+        pivot_tolerance: float = 1e-13,
+    ) -> None:
+        choice("ordering", ordering, ORDERINGS)
+        batch = positive_int("batch", batch)
+        threads = optional_count("threads", threads)
+        csr = _canonical_csr(A)
+        self.shape: tuple[int, int] = csr.shape
+        self.nnz_matrix = int(csr.nnz)
+        self._lu = _core.BatchedLU(
+            csr.indptr.astype(np.int64),
+            csr.indices.astype(np.int32),
+            batch,
+            ordering,
+            grid,
+            threads,
+            _pivot_tolerance(pivot_tolerance),
+        )
+
+    @property
+    def batch(self) -> int:
+        return int(self._lu.batch)
+
+    @property
+    def nnz(self) -> int:
+        """Stored entries of L + U of one matrix."""
+        return int(self._lu.nnz)
+
+    @property
+    def ordering(self) -> str:
+        return str(self._lu.ordering)
+
+    @property
+    def factor_flops(self) -> float:
+        """Floating-point operations of one matrix's numeric factorisation."""
+        return float(self._lu.factor_flops)
+
+    def factor(self, data: ArrayLike) -> None:
+        """Factorise the batch; raises SingularMatrixError naming the first bad member."""
+        data = real_array("data", data)
+        if data.shape != (self.batch, self.nnz_matrix):
+            raise ValueError(
+                f"data must have shape (batch, nnz) = {(self.batch, self.nnz_matrix)}, got {data.shape}"
+            )
+        self._lu.factor(data)
+
+    def solve(self, b: ArrayLike) -> NDArray[np.float64]:
+        """Solve every member's system: b (batch, n) -> x (batch, n)."""
+        b = real_array("b", b)
+        if b.shape != (self.batch, self.shape[0]):
+            raise ValueError(f"b must have shape (batch, n) = {(self.batch, self.shape[0])}, got {b.shape}")
+        return self._lu.solve(b)
+
+    def __repr__(self) -> str:
+        n, nnz = self.shape[0], self.nnz
+        return f"BatchedLU(n={n}, batch={self.batch}, nnz(L+U)={nnz}, ordering={self.ordering!r})"

@@ -1,6 +1,7 @@
 // Umbrella header of the fpscore C++ library.
 #pragma once
 
+#include "fpscore/batched_lu.hpp"
 #include "fpscore/csr.hpp"
 #include "fpscore/errors.hpp"
 #include "fpscore/fp_solver.hpp"

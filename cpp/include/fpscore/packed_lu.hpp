@@ -44,6 +44,8 @@ public:
 
     const SymbolicLU& symbolic() const { return *symbolic_; }
     bool factored() const { return factored_; }
+    // The lane whose pivot failed in the last factorisation that threw.
+    index_t failed_lane() const { return failed_lane_; }
 
 private:
     std::shared_ptr<const SymbolicLU> symbolic_;
@@ -52,6 +54,7 @@ private:
     std::vector<double> inv_pivots_;  // n * kLanes reciprocals of the pivots
     std::vector<double> dense_row_;   // n * kLanes scatter workspace, zero between rows
     std::vector<double> row_norms_;   // kLanes
+    index_t failed_lane_ = -1;
     bool factored_ = false;
 };
 

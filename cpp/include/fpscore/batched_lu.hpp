@@ -1,0 +1,38 @@
+// LU factorisation and solves of a batch of matrices that share one sparsity pattern:
+// PackedLU packs of kLanes matrices, split across threads.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "fpscore/packed_lu.hpp"
+
+namespace fpscore {
+
+class BatchedLU {
+public:
+    // threads: worker threads over the packs; 0 = all hardware threads.
+    BatchedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t batch, int threads = 1,
+              double pivot_tolerance = SparseLU::kDefaultPivotTolerance);
+
+    // values: (batch, nnz_matrix) row-major, each row in the analysed CSR order.
+    // Throws SingularMatrixError naming the first batch member with a bad pivot.
+    void factor(const double* values);
+
+    // b: (batch, n) row-major, overwritten with the solutions.
+    void solve(double* b) const;
+
+    index_t batch() const { return batch_; }
+    int threads() const { return threads_; }
+    const SymbolicLU& symbolic() const { return *symbolic_; }
+    bool factored() const { return factored_; }
+
+private:
+    std::shared_ptr<const SymbolicLU> symbolic_;
+    index_t batch_;
+    int threads_;
+    std::vector<PackedLU> packs_;
+    bool factored_ = false;
+};
+
+}  // namespace fpscore
