@@ -46,16 +46,37 @@ Graph graph_from_lists(index_t n, std::vector<std::vector<index_t>>& lists) {
 }  // namespace
 
 Graph symmetric_graph(const CsrView& a) {
-    std::vector<std::vector<index_t>> lists(static_cast<size_t>(a.n));
-    for (index_t i = 0; i < a.n; ++i) {
+    // Both directions of every off-diagonal entry, bucketed by row, then each row sorted
+    // and deduplicated in place.
+    const auto n = static_cast<size_t>(a.n);
+    std::vector<offset_t> start(n + 1, 0);
+    for (index_t i = 0; i < a.n; ++i)
+        for (offset_t p = a.indptr[i]; p < a.indptr[i + 1]; ++p)
+            if (a.indices[p] != i) {
+                ++start[i + 1];
+                ++start[a.indices[p] + 1];
+            }
+    for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+    std::vector<index_t> both(static_cast<size_t>(start[n]));
+    std::vector<offset_t> next(start.begin(), start.end() - 1);
+    for (index_t i = 0; i < a.n; ++i)
         for (offset_t p = a.indptr[i]; p < a.indptr[i + 1]; ++p) {
             const index_t j = a.indices[p];
             if (j == i) continue;
-            lists[i].push_back(j);
-            lists[j].push_back(i);
+            both[next[i]++] = j;
+            both[next[j]++] = i;
         }
+    Graph g;
+    g.n = a.n;
+    g.ptr.assign(n + 1, 0);
+    g.adj.reserve(both.size());
+    for (size_t i = 0; i < n; ++i) {
+        const auto first = both.begin() + start[i], last = both.begin() + start[i + 1];
+        std::sort(first, last);
+        g.adj.insert(g.adj.end(), first, std::unique(first, last));
+        g.ptr[i + 1] = static_cast<offset_t>(g.adj.size());
     }
-    return graph_from_lists(a.n, lists);
+    return g;
 }
 
 Graph induced_subgraph(const Graph& g, const std::vector<index_t>& nodes) {

@@ -49,6 +49,21 @@ FPSCORE_INLINE void eliminate_block(const Plan& s, index_t a, index_t b, const d
     const offset_t len = s.row_ptr[a + 1] - tail;
     const index_t* cols = s.cols + tail;
     index_t k = a;
+    for (; k + 8 <= b; k += 8) {
+        Lanes l[8];
+        const double* u[8];
+        for (int r = 0; r < 8; ++r) {
+            l[r] = load(w + static_cast<offset_t>(k + r) * L);
+            u[r] = lu + (s.diag[k + r] + (b - k - r)) * L;
+        }
+        for (offset_t j = 0; j < len; ++j) {
+            double* wc = w + static_cast<offset_t>(cols[j]) * L;
+            const offset_t o = j * L;
+            const Lanes x = (l[0] * load(u[0] + o) + l[1] * load(u[1] + o)) + (l[2] * load(u[2] + o) + l[3] * load(u[3] + o));
+            const Lanes y = (l[4] * load(u[4] + o) + l[5] * load(u[5] + o)) + (l[6] * load(u[6] + o) + l[7] * load(u[7] + o));
+            store(wc, load(wc) - (x + y));
+        }
+    }
     for (; k + 4 <= b; k += 4) {
         const Lanes l0 = load(w + static_cast<offset_t>(k) * L), l1 = load(w + static_cast<offset_t>(k + 1) * L);
         const Lanes l2 = load(w + static_cast<offset_t>(k + 2) * L), l3 = load(w + static_cast<offset_t>(k + 3) * L);
@@ -59,7 +74,7 @@ FPSCORE_INLINE void eliminate_block(const Plan& s, index_t a, index_t b, const d
         for (offset_t j = 0; j < len; ++j) {
             double* wc = w + static_cast<offset_t>(cols[j]) * L;
             const offset_t o = j * L;
-            store(wc, load(wc) - l0 * load(u0 + o) - l1 * load(u1 + o) - l2 * load(u2 + o) - l3 * load(u3 + o));
+            store(wc, load(wc) - ((l0 * load(u0 + o) + l1 * load(u1 + o)) + (l2 * load(u2 + o) + l3 * load(u3 + o))));
         }
     }
     for (; k < b; ++k) {

@@ -19,80 +19,81 @@ SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<
     } else {
         perm_ = compute_ordering(graph, ordering, grid);
     }
-    analyse(a);
+    analyse(a, graph);
 }
 
 SymbolicLU::SymbolicLU(const CsrView& a, std::vector<index_t> perm)
     : ordering_(Ordering::Natural), perm_(std::move(perm)) {
     validate_csr(a);
     validate_permutation(perm_, a.n);
-    analyse(a);
+    analyse(a, symmetric_graph(a));
 }
 
-void SymbolicLU::analyse(const CsrView& a) {
+void SymbolicLU::analyse(const CsrView& a, const Graph& graph) {
     n_ = a.n;
     const auto n = static_cast<size_t>(n_);
     std::vector<index_t> iperm(n);
     for (index_t k = 0; k < n_; ++k) iperm[perm_[k]] = k;
-
-    // Lower triangle (k < i) of P (A + Aᵀ) Pᵀ, by rows.
-    std::vector<std::vector<index_t>> lower(n);
-    for (index_t r = 0; r < n_; ++r) {
-        for (offset_t p = a.indptr[r]; p < a.indptr[r + 1]; ++p) {
-            const index_t i = iperm[r], j = iperm[a.indices[p]];
-            if (j < i) lower[i].push_back(j);
-            if (i < j) lower[j].push_back(i);
+    // Row i of P (A + Aᵀ) Pᵀ below the diagonal: the neighbours k < i of perm[i].
+    auto for_lower = [&](index_t i, auto&& visit) {
+        const index_t v = perm_[i];
+        for (offset_t p = graph.ptr[v]; p < graph.ptr[v + 1]; ++p) {
+            const index_t k = iperm[graph.adj[p]];
+            if (k < i) visit(k);
         }
-    }
+    };
 
     // Elimination tree with path-compressed ancestors.
     std::vector<index_t> parent(n, -1), ancestor(n, -1);
     for (index_t i = 0; i < n_; ++i) {
-        for (index_t k : lower[i]) {
+        for_lower(i, [&](index_t k) {
             while (k != -1 && k < i) {
                 const index_t next = ancestor[k];
                 ancestor[k] = i;
                 if (next == -1) parent[k] = i;
                 k = next;
             }
-        }
+        });
     }
 
-    // Row i of L: every node on the tree paths from lower[i]'s entries up to i.
-    std::vector<offset_t> lptr(n + 1, 0);
-    std::vector<index_t> lidx;
-    std::vector<index_t> mark(n, -1), ucount(n, 0);
-    for (index_t i = 0; i < n_; ++i) {
+    // Row i of L: every node on the tree paths from row i's entries up to i.
+    std::vector<index_t> mark(n, -1);
+    auto row_subtree = [&](index_t i, auto&& visit) {
         mark[i] = i;
-        const auto start = lidx.size();
-        for (index_t k : lower[i]) {
+        for_lower(i, [&](index_t k) {
             for (; mark[k] != i; k = parent[k]) {
                 mark[k] = i;
-                lidx.push_back(k);
-                ++ucount[k];
+                visit(k);
             }
-        }
-        std::sort(lidx.begin() + static_cast<std::ptrdiff_t>(start), lidx.end());
-        lptr[i + 1] = static_cast<offset_t>(lidx.size());
-        std::vector<index_t>().swap(lower[i]);
-    }
+        });
+    };
+    std::vector<index_t> lcount(n, 0), ucount(n, 0);
+    for (index_t i = 0; i < n_; ++i)
+        row_subtree(i, [&](index_t k) {
+            ++lcount[i];
+            ++ucount[k];
+        });
 
     // Combined rows: [L part] [diagonal] [U part], each ascending.
     row_ptr_.assign(n + 1, 0);
     diag_.assign(n, 0);
-    for (index_t i = 0; i < n_; ++i)
-        row_ptr_[i + 1] = row_ptr_[i] + (lptr[i + 1] - lptr[i]) + 1 + ucount[i];
+    for (index_t i = 0; i < n_; ++i) {
+        diag_[i] = row_ptr_[i] + lcount[i];
+        row_ptr_[i + 1] = diag_[i] + 1 + ucount[i];
+    }
     cols_.assign(static_cast<size_t>(row_ptr_[n]), 0);
     std::vector<offset_t> unext(n);
     for (index_t i = 0; i < n_; ++i) {
-        offset_t q = row_ptr_[i];
-        for (offset_t p = lptr[i]; p < lptr[i + 1]; ++p) cols_[q++] = lidx[p];
-        diag_[i] = q;
-        cols_[q] = i;
-        unext[i] = q + 1;
+        cols_[diag_[i]] = i;
+        unext[i] = diag_[i] + 1;
     }
-    for (index_t i = 0; i < n_; ++i)
-        for (offset_t p = lptr[i]; p < lptr[i + 1]; ++p) cols_[unext[lidx[p]]++] = i;
+    // Appending i to the U row of each k, for i ascending, leaves the U rows sorted.
+    std::fill(mark.begin(), mark.end(), -1);
+    for (index_t i = 0; i < n_; ++i) row_subtree(i, [&](index_t k) { cols_[unext[k]++] = i; });
+    // L parts: transpose of the U parts; visiting k ascending keeps them sorted.
+    std::vector<offset_t> lnext(row_ptr_.begin(), row_ptr_.end() - 1);
+    for (index_t k = 0; k < n_; ++k)
+        for (offset_t q = diag_[k] + 1; q < row_ptr_[k + 1]; ++q) cols_[lnext[cols_[q]]++] = k;
 
     // Fundamental supernodes: k joins k+1's when U(k) = {k+1} ∪ U(k+1).
     supernode_end_.assign(n, n_);
@@ -102,11 +103,10 @@ void SymbolicLU::analyse(const CsrView& a) {
         supernode_end_[k] = joins ? supernode_end_[k + 1] : k + 1;
     }
 
-    // Row i costs, per L entry (i, k): one division and a multiply-add per U entry of row k.
+    // Each L entry (i, k) costs a division and a multiply-add per U entry of row k; row k
+    // of U has ucount[k] entries and column k of L as many.
     factor_flops_ = 0.0;
-    for (index_t i = 0; i < n_; ++i)
-        for (offset_t p = lptr[i]; p < lptr[i + 1]; ++p)
-            factor_flops_ += 1.0 + 2.0 * static_cast<double>(row_ptr_[lidx[p] + 1] - diag_[lidx[p]] - 1);
+    for (index_t k = 0; k < n_; ++k) factor_flops_ += ucount[k] * (1.0 + 2.0 * ucount[k]);
 
     // Where each entry of A lands in the factor values.
     matrix_indptr_.assign(a.indptr, a.indptr + n + 1);

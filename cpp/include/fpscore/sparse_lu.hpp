@@ -48,7 +48,7 @@ public:
     const std::vector<offset_t>& matrix_indptr() const { return matrix_indptr_; }
 
 private:
-    void analyse(const CsrView& a);
+    void analyse(const CsrView& a, const Graph& graph);
 
     index_t n_ = 0;
     Ordering ordering_ = Ordering::Natural;
@@ -96,6 +96,7 @@ private:
     double pivot_tolerance_;
     std::vector<double> values_;
     std::vector<double> dense_row_;  // scatter workspace of one factor row
+    std::vector<double> tail_;       // a supernode's combined update
     bool factored_ = false;
 };
 
