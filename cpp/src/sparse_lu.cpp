@@ -55,10 +55,12 @@ FPSCORE_INLINE void eliminate_block(const Plan& s, index_t a, index_t b, const d
     const offset_t tail = s.diag[a] + (b - a);  // first tail entry of row a
     const offset_t len = s.row_ptr[a + 1] - tail;
     const index_t* cols = s.cols + tail;
-    if (b - a == 1) {
-        const double lk = w[a];
-        const double* u = lu + tail;
-        for (offset_t j = 0; j < len; ++j) w[cols[j]] -= lk * u[j];
+    if (b - a < 4) {  // too few rows to pay for the dense combination
+        for (index_t k = a; k < b; ++k) {
+            const double lk = w[k];
+            const double* u = lu + s.diag[k] + (b - k);
+            for (offset_t j = 0; j < len; ++j) w[cols[j]] -= lk * u[j];
+        }
         return;
     }
     std::fill_n(t, len, 0.0);
@@ -132,41 +134,68 @@ void SparseLU::factor_assembled() {
     throw SingularMatrixError(msg.str());
 }
 
+namespace {
+
+// Σ_p lu[p] · x[cols[p]] over [begin, end) with four partial sums, so that consecutive
+// multiply-adds do not wait on each other.
+FPSCORE_INLINE double row_dot(const double* lu, const index_t* cols, const double* x, offset_t begin, offset_t end) {
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    offset_t p = begin;
+    for (; p + 4 <= end; p += 4) {
+        s0 += lu[p] * x[cols[p]];
+        s1 += lu[p + 1] * x[cols[p + 1]];
+        s2 += lu[p + 2] * x[cols[p + 2]];
+        s3 += lu[p + 3] * x[cols[p + 3]];
+    }
+    for (; p < end; ++p) s0 += lu[p] * x[cols[p]];
+    return (s0 + s1) + (s2 + s3);
+}
+
+FPSCORE_SIMD_CLONES
+void solve_one(const Plan& s, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x) {
+    for (index_t i = 0; i < s.n; ++i) x[i] -= row_dot(lu, s.cols, x, s.row_ptr[i], s.diag[i]);
+    for (index_t i = s.n - 1; i >= 0; --i)
+        x[i] = (x[i] - row_dot(lu, s.cols, x, s.diag[i] + 1, s.row_ptr[i + 1])) / lu[s.diag[i]];
+}
+
+FPSCORE_SIMD_CLONES
+void solve_many(const Plan& s, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x, offset_t r) {
+    for (index_t i = 0; i < s.n; ++i) {  // L y = P b, L unit lower
+        double* xi = x + i * r;
+        for (offset_t p = s.row_ptr[i]; p < s.diag[i]; ++p) {
+            const double l = lu[p];
+            const double* xk = x + s.cols[p] * r;
+            for (offset_t c = 0; c < r; ++c) xi[c] -= l * xk[c];
+        }
+    }
+    for (index_t i = s.n - 1; i >= 0; --i) {  // U z = y
+        double* xi = x + i * r;
+        for (offset_t p = s.diag[i] + 1; p < s.row_ptr[i + 1]; ++p) {
+            const double u = lu[p];
+            const double* xj = x + s.cols[p] * r;
+            for (offset_t c = 0; c < r; ++c) xi[c] -= u * xj[c];
+        }
+        const double pivot = lu[s.diag[i]];
+        for (offset_t c = 0; c < r; ++c) xi[c] /= pivot;
+    }
+}
+
+}  // namespace
+
 void SparseLU::solve(double* b, index_t nrhs, double* work) const {
     if (!factored_) throw std::invalid_argument("SparseLU::solve called before a successful factor");
     if (nrhs < 1) throw std::invalid_argument("nrhs must be >= 1, got " + std::to_string(nrhs));
     const SymbolicLU& s = *symbolic_;
     const index_t n = s.n();
     const index_t* perm = s.permutation().data();
-    const offset_t* row_ptr = s.row_ptr().data();
-    const offset_t* diag = s.diag().data();
-    const index_t* cols = s.cols().data();
-    const double* lu = values_.data();
+    const Plan plan{n, s.row_ptr().data(), s.diag().data(), s.cols().data(), s.supernode_end().data()};
     const auto r = static_cast<offset_t>(nrhs);
-    double* x = work;
-
-    for (index_t i = 0; i < n; ++i)
-        std::copy_n(b + perm[i] * r, r, x + i * r);
-    for (index_t i = 0; i < n; ++i) {  // L y = P b, L unit lower
-        double* xi = x + i * r;
-        for (offset_t p = row_ptr[i]; p < diag[i]; ++p) {
-            const double l = lu[p];
-            const double* xk = x + cols[p] * r;
-            for (offset_t c = 0; c < r; ++c) xi[c] -= l * xk[c];
-        }
-    }
-    for (index_t i = n - 1; i >= 0; --i) {  // U z = y
-        double* xi = x + i * r;
-        for (offset_t p = diag[i] + 1; p < row_ptr[i + 1]; ++p) {
-            const double u = lu[p];
-            const double* xj = x + cols[p] * r;
-            for (offset_t c = 0; c < r; ++c) xi[c] -= u * xj[c];
-        }
-        const double pivot = lu[diag[i]];
-        for (offset_t c = 0; c < r; ++c) xi[c] /= pivot;
-    }
-    for (index_t i = 0; i < n; ++i)
-        std::copy_n(x + i * r, r, b + perm[i] * r);
+    for (index_t i = 0; i < n; ++i) std::copy_n(b + perm[i] * r, r, work + i * r);
+    if (nrhs == 1)
+        solve_one(plan, values_.data(), work);
+    else
+        solve_many(plan, values_.data(), work, r);
+    for (index_t i = 0; i < n; ++i) std::copy_n(work + i * r, r, b + perm[i] * r);
 }
 
 void SparseLU::solve(double* b, index_t nrhs) const {
