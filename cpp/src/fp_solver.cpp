@@ -112,7 +112,7 @@ public:
             positions_[k] = slots[k] < 0 ? -1 : to_factor[static_cast<size_t>(slots[k])];
         cells_ = pb.grid.size();
         const auto field = static_cast<size_t>(cells_) * kLanes;
-        for (auto* v : {&prev_, &older_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
+        for (auto* v : {&prev_, &older_, &oldest_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
         padded_.assign(static_cast<size_t>(pb.grid.padded_size()) * kLanes, 0.0);
         if (opt.iteration == Iteration::Policy) old_.assign(static_cast<size_t>(pb.n_steps + 1) * field, 0.0);
     }
@@ -186,8 +186,11 @@ private:
     void picard(double* m, int* iterations) {
         const index_t N = pb_.n_steps;
         for (index_t n = 1; n <= N; ++n) {
-            // First guess: linear extrapolation of the last two levels (the previous level at n = 1).
-            for (size_t k = 0; k < lag_.size(); ++k) lag_[k] = n >= 2 ? 2.0 * prev_[k] - older_[k] : prev_[k];
+            // First guess: extrapolation of the last levels (quadratic once three exist).
+            for (size_t k = 0; k < lag_.size(); ++k)
+                lag_[k] = n >= 3   ? 3.0 * (prev_[k] - older_[k]) + oldest_[k]
+                          : n == 2 ? 2.0 * prev_[k] - older_[k]
+                                   : prev_[k];
             bool done[kLanes] = {};
             double last_change[kLanes] = {}, speed[kLanes] = {};
             index_t remaining = count_;
@@ -221,6 +224,7 @@ private:
                 if (worst_ratio > kStaleContraction) stale_ = true;
             }
             scatter(lag_.data(), m, n);
+            oldest_.swap(older_);
             older_.swap(prev_);
             prev_.swap(lag_);
         }
@@ -288,7 +292,7 @@ private:
     std::vector<offset_t> positions_;
     index_t cells_ = 0, first_ = 0, count_ = 0;
     bool stale_ = true;
-    std::vector<double> prev_, older_, lag_, delta_, work_, padded_, old_;
+    std::vector<double> prev_, older_, oldest_, lag_, delta_, work_, padded_, old_;
 };
 
 }  // namespace
