@@ -53,8 +53,10 @@ def fp_matrices(log_density):
         if size not in cache:
             m = log_density(size)
             lag = m + 0.05 * image_log_density(size, seed=1)
-            cache[size] = [fpscore.fp_system(m, lag_k, g=g, dt=DT, h=H_GRID, bc="zero", scheme="central")
-                           for lag_k in (m, lag)]
+            cache[size] = [
+                fpscore.fp_system(m, lag_k, g=g, dt=DT, h=H_GRID, bc="zero", scheme="central")
+                for lag_k in (m, lag)
+            ]
         return cache[size]
 
     return get

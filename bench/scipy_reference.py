@@ -38,8 +38,10 @@ def _pad(m: NDArray[np.float64], bc: str) -> NDArray[np.float64]:
     return np.pad(m, 1, mode=_PAD_MODE[bc])
 
 
-def _neighbour_columns(shape: tuple[int, int], bc: str,
-                       ) -> dict[str, tuple[NDArray[np.bool_], NDArray[np.intp]]]:
+def _neighbour_columns(
+    shape: tuple[int, int],
+    bc: str,
+) -> dict[str, tuple[NDArray[np.bool_], NDArray[np.intp]]]:
     """For each direction: which nodes have the neighbour as an unknown, and its column index.
 
     "zero" drops the ghost neighbours (ghost value 0 contributes nothing); "neumann" and
@@ -78,8 +80,11 @@ class _Assembler:
         self._rows = np.concatenate(rows)
         self._cols = np.concatenate(cols)
 
-    def velocity(self, m_lag: NDArray[np.float64], g: float,
-                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def velocity(
+        self,
+        m_lag: NDArray[np.float64],
+        g: float,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """v = ½g² G_h m_lag with central differences through the ghost ring."""
         P = _pad(m_lag, self.bc)
         half_g2 = 0.5 * g * g
@@ -87,19 +92,32 @@ class _Assembler:
         vy = half_g2 * (P[2:, 1:-1] - P[:-2, 1:-1]) / (2.0 * self.h)
         return vx.ravel(), vy.ravel()
 
-    def matrix(self, m_prev: NDArray[np.float64], m_lag: NDArray[np.float64], g: float, dt: float,
-               ) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+    def matrix(
+        self,
+        m_prev: NDArray[np.float64],
+        m_lag: NDArray[np.float64],
+        g: float,
+        dt: float,
+    ) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
         h = self.h
         a = 0.5 * g * g / (h * h)
         vx, vy = self.velocity(m_lag, g)
         if self.scheme == "central":
             diag = np.full(self.n, 1.0 / dt + 4.0 * a)
-            coef = {"east": -a - vx / (2.0 * h), "west": -a + vx / (2.0 * h),
-                    "south": -a - vy / (2.0 * h), "north": -a + vy / (2.0 * h)}
+            coef = {
+                "east": -a - vx / (2.0 * h),
+                "west": -a + vx / (2.0 * h),
+                "south": -a - vy / (2.0 * h),
+                "north": -a + vy / (2.0 * h),
+            }
         else:  # first-order upwind: v·∇m with the one-sided difference towards where v points
             diag = 1.0 / dt + 4.0 * a + (np.abs(vx) + np.abs(vy)) / h
-            coef = {"east": -a - np.maximum(vx, 0.0) / h, "west": -a - np.maximum(-vx, 0.0) / h,
-                    "south": -a - np.maximum(vy, 0.0) / h, "north": -a - np.maximum(-vy, 0.0) / h}
+            coef = {
+                "east": -a - np.maximum(vx, 0.0) / h,
+                "west": -a - np.maximum(-vx, 0.0) / h,
+                "south": -a - np.maximum(vy, 0.0) / h,
+                "north": -a - np.maximum(-vy, 0.0) / h,
+            }
         values = np.concatenate([diag] + [coef[name][keep] for name, (keep, _) in self._neighbours.items()])
         # Duplicate (row, col) pairs (mirrored/wrapped ghosts) are summed by the conversion.
         A = sp.coo_matrix((values, (self._rows, self._cols)), shape=(self.n, self.n)).tocsr()
@@ -107,8 +125,15 @@ class _Assembler:
         return A, b
 
 
-def fp_matrix_scipy(m_prev: ArrayLike, m_lag: ArrayLike, g: float, dt: float, h: float = 1.0,
-                    bc: str = "zero", scheme: str = "central") -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+def fp_matrix_scipy(
+    m_prev: ArrayLike,
+    m_lag: ArrayLike,
+    g: float,
+    dt: float,
+    h: float = 1.0,
+    bc: str = "zero",
+    scheme: str = "central",
+) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
     """The system A m = b of one fixed-point iterate at level n (f = 0).
 
     m_prev: (H, W) level n−1; m_lag: (H, W) lagged iterate; g = g(tₙ); dt = Δt.
@@ -121,9 +146,16 @@ def fp_matrix_scipy(m_prev: ArrayLike, m_lag: ArrayLike, g: float, dt: float, h:
     return _Assembler(m_prev.shape, h, bc, scheme).matrix(m_prev, m_lag, float(g), float(dt))
 
 
-def solve_log_density_scipy(m0: ArrayLike, g_values: ArrayLike, times: ArrayLike, h: float = 1.0,
-                            bc: str = "zero", scheme: str = "central", tol: float = 1e-8,
-                            max_iter: int = 50) -> NDArray[np.float64]:
+def solve_log_density_scipy(
+    m0: ArrayLike,
+    g_values: ArrayLike,
+    times: ArrayLike,
+    h: float = 1.0,
+    bc: str = "zero",
+    scheme: str = "central",
+    tol: float = 1e-8,
+    max_iter: int = 50,
+) -> NDArray[np.float64]:
     """Backward Euler + Picard iteration for m_t = ½g(t)²(Δm + |∇m|²) on the grid (f = 0).
 
     m0: (H, W); g_values: g(tₙ) for every time level, (N+1,); times: (N+1,) increasing.
@@ -136,8 +168,9 @@ def solve_log_density_scipy(m0: ArrayLike, g_values: ArrayLike, times: ArrayLike
     g_values = np.asarray(g_values, dtype=np.float64)
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 1 or g_values.shape != times.shape or len(times) < 2:
-        raise ValueError(f"times and g_values must both have shape (N+1,), N >= 1; got {times.shape} "
-                         f"and {g_values.shape}")
+        raise ValueError(
+            f"times and g_values must both have shape (N+1,), N >= 1; got {times.shape} and {g_values.shape}"
+        )
     assembler = _Assembler(m0.shape, h, bc, scheme)
     traj = np.empty((len(times), *m0.shape))
     traj[0] = m0
@@ -156,7 +189,9 @@ def solve_log_density_scipy(m0: ArrayLike, g_values: ArrayLike, times: ArrayLike
             if change <= tol * max(1.0, float(np.max(np.abs(cur)))):
                 break
         else:
-            raise RuntimeError(f"Picard iteration did not converge in max_iter={max_iter} iterations at "
-                               f"step {n} (dt={dt:g}, g={g:g}, last change {change:.3e})")
+            raise RuntimeError(
+                f"Picard iteration did not converge in max_iter={max_iter} iterations at "
+                f"step {n} (dt={dt:g}, g={g:g}, last change {change:.3e})"
+            )
         traj[n] = lag
     return traj

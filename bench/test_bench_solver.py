@@ -46,13 +46,25 @@ def _run(benchmark, size: int, fn, *args, **kwargs):
 
 
 def _scipy_solve(m0: np.ndarray) -> np.ndarray:
-    return solve_log_density_scipy(m0, SDE.g(_TIMES), _TIMES, h=1.0, bc="zero", scheme="central",
-                                   tol=TOL, max_iter=50)
+    return solve_log_density_scipy(
+        m0, SDE.g(_TIMES), _TIMES, h=1.0, bc="zero", scheme="central", tol=TOL, max_iter=50
+    )
 
 
 def _fpscore_solve(m0: np.ndarray) -> fpscore.FPSolution:
-    return fpscore.solve_log_density(m0, SDE, n_steps=N_STEPS, T=T_END, h=1.0, bc="zero", scheme="central",
-                                     iteration="picard", tol=TOL, max_iter=50, threads=1)
+    return fpscore.solve_log_density(
+        m0,
+        SDE,
+        n_steps=N_STEPS,
+        T=T_END,
+        h=1.0,
+        bc="zero",
+        scheme="central",
+        iteration="picard",
+        tol=TOL,
+        max_iter=50,
+        threads=1,
+    )
 
 
 @pytest.mark.parametrize("size", _sizes())
@@ -75,5 +87,9 @@ def test_fpscore_solve(benchmark, log_density, scipy_finals, size):
         reference = _scipy_solve(m0)[-1]
     diff = float(np.max(np.abs(sol.m[-1] - reference)))
     assert diff <= AGREEMENT, f"fpscore and the scipy reference differ by {diff:.3e} at {size}²"
-    benchmark.extra_info.update(n=size * size, n_steps=N_STEPS, picard_iterations=int(sol.iterations.sum()),
-                                max_abs_diff_vs_scipy=diff)
+    benchmark.extra_info.update(
+        n=size * size,
+        n_steps=N_STEPS,
+        picard_iterations=int(sol.iterations.sum()),
+        max_abs_diff_vs_scipy=diff,
+    )
