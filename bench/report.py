@@ -92,7 +92,7 @@ def _targets(r: dict) -> list[str]:
             "## End to end: one image, 3 × 32², VE σ = 2, N = 20, Picard tol 1e-8, one thread",
             "",
             f"fpscore {_ms(f['median'])}, scipy reference {_ms(sp['median'])}: "
-            f"**{sp['median'] / f['median']:.0f}×** ({f['iterations']} fixed-point iterations over the 20 steps, "
+            f"**{sp['median'] / f['median']:.0f}×** ({f['iterations']} fixed-point iterations in 20 steps, "
             f"max |Δm| vs the reference {f['max_abs_diff_vs_scipy']:.1e}).",
         ]
     t = r.get(("throughput", "fpscore_throughput"))
@@ -101,8 +101,9 @@ def _targets(r: dict) -> list[str]:
             "",
             "## Throughput, all cores",
             "",
-            f"{t['images']} images × 3 × 32² per call on {t['threads']} threads: {t['images_per_s']:.0f} images/s, "
-            f"so 50,000 images take **{t['projected_50k_s'] / 60:.1f} min** (projected from the measured rate).",
+            f"{t['images']} images × 3 × 32² per call on {t['threads']} threads: "
+            f"{t['images_per_s']:.0f} images/s, so 50,000 images take "
+            f"**{t['projected_50k_s'] / 60:.1f} min** (projected from the measured rate).",
         ]
     m = r.get(("machine", "single_thread_peak"))
     if m:
