@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "format.hpp"
+#include "multifrontal.hpp"
 #include "fpscore/errors.hpp"
 #include "simd_dispatch.hpp"
 
@@ -31,105 +32,10 @@ Plan plan_of(const SymbolicLU& s) {
     return {s.n(), s.row_ptr().data(), s.diag().data(), s.cols().data(), s.supernode_end().data()};
 }
 
-// Applies rows a..b-1 of U (one supernode, all in the current row's L part) to the
-// dense row w. Their U patterns are {k+1, ..., b-1} followed by a common tail, so the
-// tail update w[c] -= Σ_k l_k u_kc runs over several k at once with w[c] in a register.
-FPSCORE_INLINE void eliminate_block(const Plan& s, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
-                                    const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w) {
-    for (index_t k = a; k < b; ++k) {  // the dense triangle inside the block
-        const Lanes lk = load(w + static_cast<offset_t>(k) * L) * load(inv_piv + static_cast<offset_t>(k) * L);
-        store(w + static_cast<offset_t>(k) * L, lk);
-        const double* u = lu + (s.diag[k] + 1) * L;  // U(k) starts with k+1, ..., b-1
-        for (index_t c = k + 1; c < b; ++c) {
-            double* wc = w + static_cast<offset_t>(c) * L;
-            store(wc, load(wc) - lk * load(u + static_cast<offset_t>(c - k - 1) * L));
-        }
-    }
-    const offset_t tail = s.diag[a] + (b - a);  // first tail entry of row a
-    const offset_t len = s.row_ptr[a + 1] - tail;
-    const index_t* cols = s.cols + tail;
-    index_t k = a;
-    for (; k + 8 <= b; k += 8) {
-        Lanes l[8];
-        const double* u[8];
-        for (int r = 0; r < 8; ++r) {
-            l[r] = load(w + static_cast<offset_t>(k + r) * L);
-            u[r] = lu + (s.diag[k + r] + (b - k - r)) * L;
-        }
-        for (offset_t j = 0; j < len; ++j) {
-            double* wc = w + static_cast<offset_t>(cols[j]) * L;
-            const offset_t o = j * L;
-            const Lanes x = (l[0] * load(u[0] + o) + l[1] * load(u[1] + o)) + (l[2] * load(u[2] + o) + l[3] * load(u[3] + o));
-            const Lanes y = (l[4] * load(u[4] + o) + l[5] * load(u[5] + o)) + (l[6] * load(u[6] + o) + l[7] * load(u[7] + o));
-            store(wc, load(wc) - (x + y));
-        }
-    }
-    for (; k + 4 <= b; k += 4) {
-        const Lanes l0 = load(w + static_cast<offset_t>(k) * L), l1 = load(w + static_cast<offset_t>(k + 1) * L);
-        const Lanes l2 = load(w + static_cast<offset_t>(k + 2) * L), l3 = load(w + static_cast<offset_t>(k + 3) * L);
-        const double* u0 = lu + (s.diag[k] + (b - k)) * L;
-        const double* u1 = lu + (s.diag[k + 1] + (b - k - 1)) * L;
-        const double* u2 = lu + (s.diag[k + 2] + (b - k - 2)) * L;
-        const double* u3 = lu + (s.diag[k + 3] + (b - k - 3)) * L;
-        for (offset_t j = 0; j < len; ++j) {
-            double* wc = w + static_cast<offset_t>(cols[j]) * L;
-            const offset_t o = j * L;
-            store(wc, load(wc) - ((l0 * load(u0 + o) + l1 * load(u1 + o)) + (l2 * load(u2 + o) + l3 * load(u3 + o))));
-        }
-    }
-    for (; k < b; ++k) {
-        const Lanes lk = load(w + static_cast<offset_t>(k) * L);
-        const double* u = lu + (s.diag[k] + (b - k)) * L;
-        for (offset_t j = 0; j < len; ++j) {
-            double* wc = w + static_cast<offset_t>(cols[j]) * L;
-            store(wc, load(wc) - lk * load(u + j * L));
-        }
-    }
-}
-
-// Eliminates all rows; returns -1 on success, else the first row whose pivot failed
-// (its lanes' pivots are left in `pivots_out`, its norms in `norms`).
 FPSCORE_SIMD_CLONES
-index_t factor_kernel(Plan s, double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
-                      double* FPSCORE_RESTRICT w, double* FPSCORE_RESTRICT norms, double tolerance,
-                      index_t active) {
-    for (index_t i = 0; i < s.n; ++i) {
-        const offset_t begin = s.row_ptr[i], mid = s.diag[i], end = s.row_ptr[i + 1];
-        double norm[L] = {};
-        for (offset_t p = begin; p < end; ++p) {
-            double* wc = w + static_cast<offset_t>(s.cols[p]) * L;
-            const double* v = lu + p * L;
-            for (index_t l = 0; l < L; ++l) {
-                wc[l] = v[l];
-                norm[l] = std::max(norm[l], std::abs(v[l]));
-            }
-        }
-        // L part of row i: whole supernodes (and the leading part of i's own one) as dense blocks.
-        for (offset_t p = begin; p < mid;) {
-            const index_t a = s.cols[p];
-            const index_t b = std::min(s.supernode_end[a], i);
-            eliminate_block(s, a, b, lu, inv_piv, w);
-            p += b - a;
-        }
-        const double* piv = w + static_cast<offset_t>(i) * L;
-        bool ok = true;
-        for (index_t l = 0; l < active; ++l)
-            ok &= std::abs(piv[l]) > tolerance * norm[l] && std::isfinite(piv[l]);
-        if (!ok) {
-            for (index_t l = 0; l < L; ++l) norms[l] = norm[l];
-            return i;
-        }
-        for (index_t l = 0; l < L; ++l) inv_piv[static_cast<offset_t>(i) * L + l] = 1.0 / piv[l];
-        for (offset_t p = begin; p < end; ++p) {
-            double* wc = w + static_cast<offset_t>(s.cols[p]) * L;
-            double* v = lu + p * L;
-            for (index_t l = 0; l < L; ++l) {
-                v[l] = wc[l];
-                wc[l] = 0.0;
-            }
-        }
-    }
-    return -1;
+detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
+                                   double tolerance, index_t active) {
+    return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
 }
 
 // x_i −= Σ_p lu[p] · x[cols[p]] over positions [begin, end), with four partial sums so
@@ -172,8 +78,10 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     const auto n = static_cast<size_t>(symbolic_->n());
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()) * L, 0.0);
     inv_pivots_.assign(n * L, 0.0);
-    dense_row_.assign(n * L, 0.0);
-    row_norms_.assign(L, 0.0);
+    row_norms_.assign(n * L, 0.0);
+    const FrontalPlan& plan = symbolic_->frontal();
+    front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front * L, 0.0);
+    arena_.assign(static_cast<size_t>(plan.arena) * L, 0.0);
 }
 
 void PackedLU::factor(const double* const* a_values, index_t active) {
@@ -193,25 +101,18 @@ void PackedLU::factor_assembled(index_t active) {
     const size_t count = values_.size() / L;
     for (size_t p = 0; p < count; ++p)
         for (index_t l = active; l < L; ++l) values_[p * L + l] = values_[p * L];
-    const index_t bad = factor_kernel(plan_of(*symbolic_), values_.data(), inv_pivots_.data(), dense_row_.data(),
-                                      row_norms_.data(), pivot_tolerance_, active);
-    if (bad < 0) {
+    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
+    const detail::PivotFailure bad = factor_kernel(*symbolic_, values_.data(), inv_pivots_.data(), ws,
+                                                   pivot_tolerance_, active);
+    if (bad.row < 0) {
         factored_ = true;
         return;
     }
-    index_t lane = 0;
-    double pivot = 0.0;
-    for (index_t l = 0; l < active; ++l) {
-        pivot = dense_row_[static_cast<size_t>(bad) * L + l];
-        lane = l;
-        if (!(std::abs(pivot) > pivot_tolerance_ * row_norms_[l]) || !std::isfinite(pivot)) break;
-    }
-    std::fill(dense_row_.begin(), dense_row_.end(), 0.0);
-    failed_lane_ = lane;
+    failed_lane_ = bad.lane;
     std::ostringstream msg;
-    msg << "zero, tiny or non-finite pivot in row " << symbolic_->permutation()[bad] << " (elimination step "
-        << bad << " of " << symbolic_->n() << ") of lane " << lane << ": |u_ii| = " << std::abs(pivot)
-        << " against " << pivot_tolerance_ << " * max_j |a_ij| = " << pivot_tolerance_ * row_norms_[lane]
+    msg << "zero, tiny or non-finite pivot in row " << symbolic_->permutation()[bad.row] << " (elimination step "
+        << bad.row << " of " << symbolic_->n() << ") of lane " << bad.lane << ": |u_ii| = " << std::abs(bad.pivot)
+        << " against " << pivot_tolerance_ << " * max_j |a_ij| = " << pivot_tolerance_ * bad.norm
         << "; the matrix is singular, not finite, or too ill-conditioned for static (diagonal) pivoting";
     throw SingularMatrixError(msg.str());
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "format.hpp"
+#include "multifrontal.hpp"
 #include "simd_dispatch.hpp"
 #include "fpscore/errors.hpp"
 
@@ -19,8 +20,10 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()), 0.0);
-    dense_row_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
-    tail_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
+    row_norms_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
+    const FrontalPlan& plan = symbolic_->frontal();
+    front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front, 0.0);
+    arena_.assign(static_cast<size_t>(plan.arena), 0.0);
 }
 
 void SparseLU::factor(const double* a_values) {
@@ -40,77 +43,9 @@ struct Plan {
     const index_t* supernode_end;
 };
 
-// Applies rows a..b-1 of U (a supernode inside the current row's L part) to the dense
-// row w. The rows' tails (entries beyond b-1) share one pattern and are contiguous in
-// each row, so their combination t = Σ_k l_k u_k,tail is a dense, vectorised loop; t is
-// then scattered into w once.
-FPSCORE_INLINE void eliminate_block(const Plan& s, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
-                                    double* FPSCORE_RESTRICT w, double* FPSCORE_RESTRICT t) {
-    for (index_t k = a; k < b; ++k) {  // the dense triangle inside the block
-        const double lk = w[k] / lu[s.diag[k]];
-        w[k] = lk;
-        const double* u = lu + s.diag[k] + 1;  // U(k) starts with k+1, ..., b-1
-        for (index_t c = k + 1; c < b; ++c) w[c] -= lk * u[c - k - 1];
-    }
-    const offset_t tail = s.diag[a] + (b - a);  // first tail entry of row a
-    const offset_t len = s.row_ptr[a + 1] - tail;
-    const index_t* cols = s.cols + tail;
-    if (b - a < 4) {  // too few rows to pay for the dense combination
-        for (index_t k = a; k < b; ++k) {
-            const double lk = w[k];
-            const double* u = lu + s.diag[k] + (b - k);
-            for (offset_t j = 0; j < len; ++j) w[cols[j]] -= lk * u[j];
-        }
-        return;
-    }
-    std::fill_n(t, len, 0.0);
-    index_t k = a;
-    for (; k + 4 <= b; k += 4) {
-        const double l0 = w[k], l1 = w[k + 1], l2 = w[k + 2], l3 = w[k + 3];
-        const double* FPSCORE_RESTRICT u0 = lu + s.diag[k] + (b - k);
-        const double* FPSCORE_RESTRICT u1 = lu + s.diag[k + 1] + (b - k - 1);
-        const double* FPSCORE_RESTRICT u2 = lu + s.diag[k + 2] + (b - k - 2);
-        const double* FPSCORE_RESTRICT u3 = lu + s.diag[k + 3] + (b - k - 3);
-        for (offset_t j = 0; j < len; ++j) t[j] += l0 * u0[j] + l1 * u1[j] + l2 * u2[j] + l3 * u3[j];
-    }
-    for (; k < b; ++k) {
-        const double lk = w[k];
-        const double* FPSCORE_RESTRICT u = lu + s.diag[k] + (b - k);
-        for (offset_t j = 0; j < len; ++j) t[j] += lk * u[j];
-    }
-    for (offset_t j = 0; j < len; ++j) w[cols[j]] -= t[j];
-}
-
-// Eliminates all rows; returns -1, or the first row whose pivot failed (pivot and row
-// norm in *pivot, *norm).
 FPSCORE_SIMD_CLONES
-index_t factor_kernel(Plan s, double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT w, double* FPSCORE_RESTRICT t,
-                      double tolerance, double* pivot_out, double* norm_out) {
-    for (index_t i = 0; i < s.n; ++i) {
-        const offset_t begin = s.row_ptr[i], mid = s.diag[i], end = s.row_ptr[i + 1];
-        double norm = 0.0;
-        for (offset_t p = begin; p < end; ++p) {
-            w[s.cols[p]] = lu[p];
-            norm = std::max(norm, std::abs(lu[p]));
-        }
-        for (offset_t p = begin; p < mid;) {  // whole supernodes, then the start of i's own one
-            const index_t a = s.cols[p];
-            const index_t b = std::min(s.supernode_end[a], i);
-            eliminate_block(s, a, b, lu, w, t);
-            p += b - a;
-        }
-        const double pivot = w[i];
-        for (offset_t p = begin; p < end; ++p) {
-            lu[p] = w[s.cols[p]];
-            w[s.cols[p]] = 0.0;
-        }
-        if (!(std::abs(pivot) > tolerance * norm) || !std::isfinite(pivot)) {
-            *pivot_out = pivot;
-            *norm_out = norm;
-            return i;
-        }
-    }
-    return -1;
+detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, detail::FrontWorkspace ws, double tolerance) {
+    return detail::multifrontal_factor<1>(sym, lu, nullptr, ws, tolerance, 1);
 }
 
 }  // namespace
@@ -118,18 +53,17 @@ index_t factor_kernel(Plan s, double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTR
 void SparseLU::factor_assembled() {
     factored_ = false;
     const SymbolicLU& s = *symbolic_;
-    const Plan plan{s.n(), s.row_ptr().data(), s.diag().data(), s.cols().data(), s.supernode_end().data()};
-    double pivot = 0.0, row_norm = 0.0;
-    const index_t i = factor_kernel(plan, values_.data(), dense_row_.data(), tail_.data(), pivot_tolerance_, &pivot,
-                                    &row_norm);
-    if (i < 0) {
+    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
+    const detail::PivotFailure bad = factor_kernel(s, values_.data(), ws, pivot_tolerance_);
+    if (bad.row < 0) {
         factored_ = true;
         return;
     }
     std::ostringstream msg;
-    msg << (std::isfinite(pivot) && std::isfinite(row_norm) ? "zero or tiny" : "non-finite") << " pivot in row "
-        << s.permutation()[i] << " (elimination step " << i << " of " << s.n() << "): |u_ii| = " << std::abs(pivot)
-        << " against " << pivot_tolerance_ << " * max_j |a_ij| = " << pivot_tolerance_ * row_norm
+    msg << (std::isfinite(bad.pivot) && std::isfinite(bad.norm) ? "zero or tiny" : "non-finite") << " pivot in row "
+        << s.permutation()[bad.row] << " (elimination step " << bad.row << " of " << s.n()
+        << "): |u_ii| = " << std::abs(bad.pivot) << " against " << pivot_tolerance_
+        << " * max_j |a_ij| = " << pivot_tolerance_ * bad.norm
         << "; the matrix is singular, not finite, or too ill-conditioned for static (diagonal) pivoting";
     throw SingularMatrixError(msg.str());
 }

@@ -235,6 +235,7 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("n", [](const PySparseLU& s) { return s.symbolic().n(); })
         .def_property_readonly("nnz", [](const PySparseLU& s) { return s.symbolic().nnz_factors(); })
         .def_property_readonly("nnz_matrix", [](const PySparseLU& s) { return s.symbolic().nnz_matrix(); })
+        .def_property_readonly("nnz_structural", [](const PySparseLU& s) { return s.symbolic().nnz_structural(); })
         .def_property_readonly("factor_flops", [](const PySparseLU& s) { return s.symbolic().factor_flops(); })
         .def_property_readonly("ordering", [](const PySparseLU& s) { return to_string(s.symbolic().ordering()); })
         .def_property_readonly("permutation", [](const PySparseLU& s) {

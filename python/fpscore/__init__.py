@@ -5,12 +5,29 @@ with a semi-explicit finite-difference scheme and fpscore's own sparse Gaussian
 elimination (C++). See DESIGN.md for the method.
 """
 
+from typing import Any
+
+from . import data
 from ._core import ConvergenceError, SingularMatrixError
 from ._core import __version__ as __version__
+from .embed import embed, initial_log_density
 from .grid import grid_coordinates, padded_coordinates
+from .precompute import EmbeddingCache, PrecomputeSummary, open_cache, precompute
 from .sde import SDE, VESDE, VPSDE, ConstantSDE
+from .show import show_cache
 from .solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
 from .sparse import BatchedLU, SparseLU
+
+
+def __getattr__(name: str) -> Any:
+    # EmbeddedDataset needs torch, which fpscore does not require: it is imported on first use
+    # (and left out of __all__, so that `from fpscore import *` works without torch).
+    if name == "EmbeddedDataset":
+        from .dataset import EmbeddedDataset
+
+        return EmbeddedDataset
+    raise AttributeError(f"module 'fpscore' has no attribute {name!r}")
+
 
 __all__ = [
     "SDE",
@@ -19,14 +36,22 @@ __all__ = [
     "BatchedLU",
     "ConstantSDE",
     "ConvergenceError",
+    "EmbeddingCache",
     "FPSolution",
+    "PrecomputeSummary",
     "SingularMatrixError",
     "SparseLU",
     "__version__",
     "available_backends",
+    "data",
+    "embed",
     "fp_system",
     "grid_coordinates",
     "has_cuda",
+    "initial_log_density",
+    "open_cache",
     "padded_coordinates",
+    "precompute",
+    "show_cache",
     "solve_log_density",
 ]

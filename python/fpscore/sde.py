@@ -2,19 +2,42 @@
 
 One object per process is the single source of g(t), the drift, α(t) and λ(t):
 the Fokker–Planck solver, the embedding, the losses and the samplers all take it.
-The methods accept floats or numpy arrays of times.
+The methods accept floats or numpy arrays of times (and return float64 numpy values), or
+torch tensors (and return tensors of the same floating dtype and device), so the numpy
+solver and the torch losses and samplers read the same schedule. torch is never imported here.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import sys
 from abc import ABC, abstractmethod
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .grid import grid_coordinates
+
+
+def _is_tensor(x: object) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _times(t: ArrayLike, like: object = None):
+    """(namespace, t): t as float64 numpy, or as a floating torch tensor when t or `like` is one."""
+    if _is_tensor(t) or _is_tensor(like):
+        torch = sys.modules["torch"]
+        if _is_tensor(like):
+            dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
+            return torch, torch.as_tensor(t, dtype=dtype, device=like.device)
+        return torch, t if t.is_floating_point() else t.to(torch.get_default_dtype())
+    return np, np.asarray(t, dtype=np.float64)
+
+
+def _namespace(x: object):
+    return sys.modules["torch"] if _is_tensor(x) else np
 
 
 def _positive_finite(name: str, value: float) -> float:
@@ -39,11 +62,30 @@ class SDE(ABC):
 
     def alpha(self, t: ArrayLike) -> NDArray[np.float64]:
         """Marginal mean factor α(t) (1 without drift)."""
-        return np.ones_like(np.asarray(t, dtype=np.float64))
+        xp, t = _times(t)
+        return xp.ones_like(t)
 
     def marginal_std(self, t: ArrayLike) -> NDArray[np.float64]:
         """Marginal standard deviation λ(t) of x_t given x_0."""
-        return np.sqrt(self.diffusion_integral(t))
+        tau = self.diffusion_integral(t)
+        return _namespace(tau).sqrt(tau)
+
+    def drift(self, x: ArrayLike, t: float) -> NDArray[np.float64]:
+        """The image drift f(x, t) of the SDE, elementwise on pixel values (0 without drift)."""
+        if _is_tensor(x):
+            return sys.modules["torch"].zeros_like(x)
+        return np.zeros_like(np.asarray(x, dtype=np.float64))
+
+    def prior_std(self, T: float = 1.0) -> float:
+        """Standard deviation of the prior the samplers start from at time T (λ(T))."""
+        return float(self.marginal_std(T))
+
+    def prior_sample(self, shape, generator=None, *, T: float = 1.0, dtype=None, device=None):
+        """A torch tensor of prior samples at time T: prior_std(T)·z, z ~ N(0, I), drawn from `generator`."""
+        import torch
+
+        z = torch.randn(tuple(shape), generator=generator, dtype=dtype, device=device)
+        return self.prior_std(T) * z
 
     def grid_drift(self, t: float, shape: tuple[int, int], h: float) -> NDArray[np.float64] | None:
         """The drift f(pos, t) on the solver's grid, (2, H, W) with component 0 = x; None when f = 0."""
@@ -59,11 +101,12 @@ class VESDE(SDE):
             raise ValueError("VESDE needs sigma != 1 (sigma = 1 is ConstantSDE(1.0))")
 
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
-        return np.power(self.sigma, np.asarray(t, dtype=np.float64))
+        xp, t = _times(t)
+        return xp.exp(t * math.log(self.sigma)) if xp is not np else np.power(self.sigma, t)
 
     def diffusion_integral(self, t: ArrayLike) -> NDArray[np.float64]:
-        t = np.asarray(t, dtype=np.float64)
-        return np.expm1(2.0 * t * math.log(self.sigma)) / (2.0 * math.log(self.sigma))
+        xp, t = _times(t)
+        return xp.expm1(2.0 * t * math.log(self.sigma)) / (2.0 * math.log(self.sigma))
 
     def __repr__(self) -> str:
         return f"VESDE(sigma={self.sigma})"
@@ -79,24 +122,41 @@ class VPSDE(SDE):
             raise ValueError(f"beta_max ({beta_max}) must be >= beta_min ({beta_min})")
 
     def beta(self, t: ArrayLike) -> NDArray[np.float64]:
-        return self.beta_min + np.asarray(t, dtype=np.float64) * (self.beta_max - self.beta_min)
+        _, t = _times(t)
+        return self.beta_min + t * (self.beta_max - self.beta_min)
 
     def beta_integral(self, t: ArrayLike) -> NDArray[np.float64]:
         """∫₀ᵗ β(s) ds."""
-        t = np.asarray(t, dtype=np.float64)
+        _, t = _times(t)
         return self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t * t
 
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
-        return np.sqrt(self.beta(t))
+        beta = self.beta(t)
+        return _namespace(beta).sqrt(beta)
 
     def diffusion_integral(self, t: ArrayLike) -> NDArray[np.float64]:
         return self.beta_integral(t)
 
     def alpha(self, t: ArrayLike) -> NDArray[np.float64]:
-        return np.exp(-0.5 * self.beta_integral(t))
+        b = self.beta_integral(t)
+        return _namespace(b).exp(-0.5 * b)
 
     def marginal_std(self, t: ArrayLike) -> NDArray[np.float64]:
-        return np.sqrt(-np.expm1(-self.beta_integral(t)))
+        b = self.beta_integral(t)
+        xp = _namespace(b)
+        return xp.sqrt(-xp.expm1(-b))
+
+    def prior_std(self, T: float = 1.0) -> float:
+        """The VP prior is the standard normal."""
+        return 1.0
+
+    def drift(self, x: ArrayLike, t: float) -> NDArray[np.float64]:
+        """The image drift f(x, t) = −½β(t)x (t a scalar, or one time per leading entry of x)."""
+        if _is_tensor(x):
+            _, t = _times(t, like=x)
+            beta = self.beta(t)
+            return -0.5 * beta.reshape(beta.shape + (1,) * (x.ndim - beta.ndim)) * x
+        return -0.5 * self.beta(t) * np.asarray(x, dtype=np.float64)
 
     def grid_drift(self, t: float, shape: tuple[int, int], h: float) -> NDArray[np.float64]:
         """The Ornstein–Uhlenbeck pull −½β(t)(pos − centre) towards the grid's centre."""
@@ -114,10 +174,12 @@ class ConstantSDE(SDE):
         self.g_value = _positive_finite("g", g)
 
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
-        return np.full_like(np.asarray(t, dtype=np.float64), self.g_value)
+        xp, t = _times(t)
+        return xp.full_like(t, self.g_value)
 
     def diffusion_integral(self, t: ArrayLike) -> NDArray[np.float64]:
-        return self.g_value**2 * np.asarray(t, dtype=np.float64)
+        _, t = _times(t)
+        return self.g_value**2 * t
 
     def __repr__(self) -> str:
         return f"ConstantSDE(g={self.g_value})"

@@ -66,8 +66,14 @@ class SparseLU:
 
     @property
     def nnz(self) -> int:
-        """Stored entries of L + U (the unit diagonal of L not counted)."""
+        """Stored entries of L + U (L's unit diagonal not stored), with the explicit zeros that
+        merging small supernodes into dense blocks adds."""
         return int(self._lu.nnz)
+
+    @property
+    def nnz_structural(self) -> int:
+        """Entries of L + U in the exact fill pattern of the ordering (the fill)."""
+        return int(self._lu.nnz_structural)
 
     @property
     def ordering(self) -> str:

@@ -48,8 +48,9 @@ private:
     double pivot_tolerance_;
     std::vector<double> values_;
     std::vector<double> inv_pivots_;  // n * kLanes reciprocals of the pivots
-    std::vector<double> dense_row_;   // n * kLanes scatter workspace, zero between rows
-    std::vector<double> row_norms_;   // kLanes
+    std::vector<double> row_norms_;   // n * kLanes: row norms of the matrix being factorised
+    std::vector<double> front_;       // the dense front of one supernode
+    std::vector<double> arena_;       // Schur complements waiting for their parent
     index_t failed_lane_ = -1;
     bool factored_ = false;
 };

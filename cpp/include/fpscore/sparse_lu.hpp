@@ -14,6 +14,23 @@
 
 namespace fpscore {
 
+// The multifrontal schedule of a factorisation: one dense front per supernode J, with
+// index set I_J = J ∪ T_J (T_J: the common U pattern of J's rows beyond J). Children hand
+// their dense Schur complements (T_C × T_C) to the parent front (extend-add).
+struct FrontalPlan {
+    index_t supernodes = 0;
+    std::vector<index_t> start;        // supernode J holds rows start[J] .. start[J+1]-1
+    std::vector<index_t> tail;         // |T_J|
+    std::vector<offset_t> child_ptr;   // children of J: child[child_ptr[J] .. child_ptr[J+1])
+    std::vector<index_t> child;
+    std::vector<offset_t> tail_ptr;    // per J, |T_J| entries from tail_ptr[J] in the arrays below
+    std::vector<index_t> relative;     // position of T_J[a] in the parent's index set I_parent
+    std::vector<offset_t> lpanel;      // factor position of row T_J[a]'s entry in column start[J]
+    std::vector<offset_t> update_at;   // offset (in elements) of J's Schur complement in the arena
+    offset_t arena = 0;                // elements of the update arena
+    index_t max_front = 0;             // largest |I_J|
+};
+
 // The ordering and the fill pattern of the LU factors of P A Pᵀ.
 //
 // The pattern is that of the Cholesky factor of P (A + Aᵀ) Pᵀ, so it holds the LU
@@ -29,7 +46,11 @@ public:
 
     index_t n() const { return n_; }
     offset_t nnz_matrix() const { return static_cast<offset_t>(matrix_to_factor_.size()); }
+    // Stored entries of L + U (L's unit diagonal not stored), including the explicit zeros
+    // that merging small supernodes adds.
     offset_t nnz_factors() const { return static_cast<offset_t>(cols_.size()); }
+    // Entries of L + U in the exact fill pattern (before merging supernodes).
+    offset_t nnz_structural() const { return nnz_structural_; }
     // Floating-point operations of one numeric factorisation (a multiply-add counts two).
     double factor_flops() const { return factor_flops_; }
     Ordering ordering() const { return ordering_; }
@@ -42,6 +63,7 @@ public:
     // leading entries (U(k) = {k+1} ∪ U(k+1)), so the batched kernels update from them as
     // one dense block.
     const std::vector<index_t>& supernode_end() const { return supernode_end_; }
+    const FrontalPlan& frontal() const { return frontal_; }
     // Position in the factor values of each entry of A, in A's CSR order.
     const std::vector<offset_t>& matrix_to_factor() const { return matrix_to_factor_; }
     // The CSR row pointer of the analysed matrix (to check that values fit it).
@@ -49,6 +71,8 @@ public:
 
 private:
     void analyse(const CsrView& a, const Graph& graph);
+    void relax_supernodes();
+    void plan_fronts();
 
     index_t n_ = 0;
     Ordering ordering_ = Ordering::Natural;
@@ -57,9 +81,11 @@ private:
     std::vector<index_t> cols_;
     std::vector<offset_t> diag_;
     std::vector<index_t> supernode_end_;
+    FrontalPlan frontal_;
     std::vector<offset_t> matrix_to_factor_;
     std::vector<offset_t> matrix_indptr_;
     double factor_flops_ = 0.0;
+    offset_t nnz_structural_ = 0;
 };
 
 // Numeric LU factors of one matrix with a SymbolicLU's pattern.
@@ -95,8 +121,9 @@ private:
     std::shared_ptr<const SymbolicLU> symbolic_;
     double pivot_tolerance_;
     std::vector<double> values_;
-    std::vector<double> dense_row_;  // scatter workspace of one factor row
-    std::vector<double> tail_;       // a supernode's combined update
+    std::vector<double> row_norms_;  // max |a_ij| of each row of the matrix being factorised
+    std::vector<double> front_;      // the dense front of one supernode
+    std::vector<double> arena_;      // Schur complements waiting for their parent
     bool factored_ = false;
 };
 
