@@ -16,6 +16,7 @@ import fpscore
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SIGMA = 2.0  # VESDE(σ = 2)
+N_STEPS, T_END, TOL = 20, 1.0, 1e-8  # the full solves: N = 20 steps on [0, 1], Picard to 1e-8
 T_SYSTEM = 0.5  # the time whose g the single-system benchmarks use
 DT = 1.0 / 20.0
 H_GRID = 1.0
@@ -27,6 +28,33 @@ def image_log_density(size: int, seed: int = 0) -> NDArray[np.float64]:
     p = gaussian_filter(rng.random((size, size)), sigma=1.0, mode="reflect") + 1e-3
     p /= p.mean()
     return np.log(p)
+
+
+def fpscore_solve(m0: NDArray[np.float64], threads: int | None = 1) -> fpscore.FPSolution:
+    """fpscore's full solve of m0 (..., H, W): VESDE(σ), zero BC, central scheme, Picard."""
+    return fpscore.solve_log_density(
+        m0,
+        fpscore.VESDE(SIGMA),
+        n_steps=N_STEPS,
+        T=T_END,
+        h=H_GRID,
+        bc="zero",
+        scheme="central",
+        iteration="picard",
+        tol=TOL,
+        max_iter=50,
+        threads=threads,
+    )
+
+
+def scipy_solve(m0: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The scipy reference's trajectory (N+1, H, W) of one field, same settings."""
+    from scipy_reference import solve_log_density_scipy
+
+    times = np.linspace(0.0, T_END, N_STEPS + 1)
+    return solve_log_density_scipy(
+        m0, fpscore.VESDE(SIGMA).g(times), times, h=H_GRID, bc="zero", scheme="central", tol=TOL, max_iter=50
+    )
 
 
 @pytest.fixture(scope="session")

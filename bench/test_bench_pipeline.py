@@ -19,36 +19,14 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import image_log_density
-from scipy_reference import solve_log_density_scipy
+from conftest import N_STEPS, fpscore_solve, image_log_density, scipy_solve
 
-import fpscore
-
-SDE = fpscore.VESDE(2.0)
-N_STEPS, T_END, TOL = 20, 1.0, 1e-8
-TIMES = np.linspace(0.0, T_END, N_STEPS + 1)
 THROUGHPUT_IMAGES = 64
 DATASET_IMAGES = 50_000
 
 
 def _image(size: int = 32, seed: int = 0) -> np.ndarray:
     return np.stack([image_log_density(size, seed=seed * 3 + c) for c in range(3)])
-
-
-def _fpscore(m0: np.ndarray, threads: int | None = 1) -> fpscore.FPSolution:
-    return fpscore.solve_log_density(
-        m0,
-        SDE,
-        n_steps=N_STEPS,
-        T=T_END,
-        h=1.0,
-        bc="zero",
-        scheme="central",
-        iteration="picard",
-        tol=TOL,
-        max_iter=50,
-        threads=threads,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +38,7 @@ def reference_final() -> dict[str, np.ndarray]:
 def test_scipy_image(benchmark, reference_final):
     m0 = _image()
     finals = benchmark.pedantic(
-        lambda: np.stack([solve_log_density_scipy(c, SDE.g(TIMES), TIMES, h=1.0, tol=TOL)[-1] for c in m0]),
+        lambda: np.stack([scipy_solve(c)[-1] for c in m0]),
         rounds=3,
         iterations=1,
         warmup_rounds=0,
@@ -72,12 +50,10 @@ def test_scipy_image(benchmark, reference_final):
 @pytest.mark.benchmark(group="end_to_end")
 def test_fpscore_image(benchmark, reference_final):
     m0 = _image()
-    sol = benchmark(_fpscore, m0)
+    sol = benchmark(fpscore_solve, m0)
     reference = reference_final.get("m")
     if reference is None:
-        reference = np.stack(
-            [solve_log_density_scipy(c, SDE.g(TIMES), TIMES, h=1.0, tol=TOL)[-1] for c in m0]
-        )
+        reference = np.stack([scipy_solve(c)[-1] for c in m0])
     diff = float(np.max(np.abs(sol.m[-1] - reference)))
     assert diff <= 1e-7, f"fpscore and the scipy reference differ by {diff:.3e}"
     benchmark.extra_info.update(
@@ -88,7 +64,7 @@ def test_fpscore_image(benchmark, reference_final):
 @pytest.mark.benchmark(group="throughput")
 def test_fpscore_throughput(benchmark):
     m0 = np.stack([_image(seed=k) for k in range(THROUGHPUT_IMAGES)])
-    sol = benchmark.pedantic(_fpscore, args=(m0,), kwargs={"threads": None}, rounds=3, iterations=1)
+    sol = benchmark.pedantic(fpscore_solve, args=(m0,), kwargs={"threads": None}, rounds=3, iterations=1)
     assert np.all(np.isfinite(sol.m))
     if benchmark.stats:
         per_image = benchmark.stats.stats.median / THROUGHPUT_IMAGES

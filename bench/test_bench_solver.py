@@ -15,18 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy_reference import solve_log_density_scipy
-
-import fpscore
+from conftest import N_STEPS, fpscore_solve, scipy_solve
 
 SIZES = (32, 64, 128, 256)
 SINGLE_ROUND_FROM = 128
-N_STEPS = 20
-T_END = 1.0
-TOL = 1e-8
 AGREEMENT = 1e-7
-SDE = fpscore.VESDE(2.0)
-_TIMES = np.linspace(0.0, T_END, N_STEPS + 1)
 
 
 def _sizes():
@@ -45,32 +38,10 @@ def _run(benchmark, size: int, fn, *args, **kwargs):
     return benchmark(fn, *args, **kwargs)
 
 
-def _scipy_solve(m0: np.ndarray) -> np.ndarray:
-    return solve_log_density_scipy(
-        m0, SDE.g(_TIMES), _TIMES, h=1.0, bc="zero", scheme="central", tol=TOL, max_iter=50
-    )
-
-
-def _fpscore_solve(m0: np.ndarray) -> fpscore.FPSolution:
-    return fpscore.solve_log_density(
-        m0,
-        SDE,
-        n_steps=N_STEPS,
-        T=T_END,
-        h=1.0,
-        bc="zero",
-        scheme="central",
-        iteration="picard",
-        tol=TOL,
-        max_iter=50,
-        threads=1,
-    )
-
-
 @pytest.mark.parametrize("size", _sizes())
-def test_scipy_solve(benchmark, log_density, scipy_finals, size):
+def testscipy_solve(benchmark, log_density, scipy_finals, size):
     m0 = log_density(size)
-    traj = _run(benchmark, size, _scipy_solve, m0)
+    traj = _run(benchmark, size, scipy_solve, m0)
     assert traj.shape == (N_STEPS + 1, size, size)
     assert np.all(np.isfinite(traj))
     scipy_finals[size] = traj[-1].copy()
@@ -78,13 +49,13 @@ def test_scipy_solve(benchmark, log_density, scipy_finals, size):
 
 
 @pytest.mark.parametrize("size", _sizes())
-def test_fpscore_solve(benchmark, log_density, scipy_finals, size):
+def testfpscore_solve(benchmark, log_density, scipy_finals, size):
     m0 = log_density(size)
-    sol = _run(benchmark, size, _fpscore_solve, m0)
+    sol = _run(benchmark, size, fpscore_solve, m0)
     assert sol.m.shape == (N_STEPS + 1, size, size)
     reference = scipy_finals.get(size)
     if reference is None:
-        reference = _scipy_solve(m0)[-1]
+        reference = scipy_solve(m0)[-1]
     diff = float(np.max(np.abs(sol.m[-1] - reference)))
     assert diff <= AGREEMENT, f"fpscore and the scipy reference differ by {diff:.3e} at {size}²"
     benchmark.extra_info.update(

@@ -17,20 +17,6 @@
 
 namespace fpscore::detail {
 
-template <int L>
-struct LaneOps {
-    using V = typename LaneVector<L>::type;
-    static FPSCORE_INLINE V load(const double* p) { return load_lanes<L>(p); }
-    static FPSCORE_INLINE void store(double* p, V v) { store_lanes<L>(p, v); }
-};
-
-template <>
-struct LaneOps<1> {
-    using V = double;
-    static FPSCORE_INLINE V load(const double* p) { return *p; }
-    static FPSCORE_INLINE void store(double* p, V v) { *p = v; }
-};
-
 // dst[0..count) = src[0..count) in elements of L doubles, inline (the counts are small and
 // many: a library call per row would cost more than the copy).
 template <int L>

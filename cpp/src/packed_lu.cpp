@@ -1,4 +1,4 @@
-// Interleaved numeric LU: the same row-by-row elimination as SparseLU, with every
+// Interleaved numeric LU: the same multifrontal elimination as SparseLU, with every
 // scalar operation widened to kLanes matrices.
 #include "fpscore/packed_lu.hpp"
 
@@ -9,6 +9,7 @@
 
 #include "format.hpp"
 #include "multifrontal.hpp"
+#include "triangular_solve.hpp"
 #include "fpscore/errors.hpp"
 #include "simd_dispatch.hpp"
 
@@ -16,21 +17,6 @@ namespace fpscore {
 namespace {
 
 constexpr index_t L = PackedLU::kLanes;
-using Lanes = detail::LaneVector<L>::type;
-FPSCORE_INLINE Lanes load(const double* p) { return detail::load_lanes<L>(p); }
-FPSCORE_INLINE void store(double* p, Lanes v) { detail::store_lanes<L>(p, v); }
-
-struct Plan {
-    index_t n;
-    const offset_t* row_ptr;
-    const offset_t* diag;
-    const index_t* cols;
-    const index_t* supernode_end;
-};
-
-Plan plan_of(const SymbolicLU& s) {
-    return {s.n(), s.row_ptr().data(), s.diag().data(), s.cols().data(), s.supernode_end().data()};
-}
 
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
@@ -38,34 +24,9 @@ detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* in
     return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
 }
 
-// x_i −= Σ_p lu[p] · x[cols[p]] over positions [begin, end), with four partial sums so
-// that consecutive multiply-adds do not wait on each other.
-FPSCORE_INLINE Lanes row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x, offset_t begin,
-                             offset_t end) {
-    Lanes s0 = {}, s1 = {}, s2 = {}, s3 = {};
-    offset_t p = begin;
-    for (; p + 4 <= end; p += 4) {
-        s0 += load(lu + p * L) * load(x + static_cast<offset_t>(cols[p]) * L);
-        s1 += load(lu + (p + 1) * L) * load(x + static_cast<offset_t>(cols[p + 1]) * L);
-        s2 += load(lu + (p + 2) * L) * load(x + static_cast<offset_t>(cols[p + 2]) * L);
-        s3 += load(lu + (p + 3) * L) * load(x + static_cast<offset_t>(cols[p + 3]) * L);
-    }
-    for (; p < end; ++p) s0 += load(lu + p * L) * load(x + static_cast<offset_t>(cols[p]) * L);
-    return (s0 + s1) + (s2 + s3);
-}
-
 FPSCORE_SIMD_CLONES
-void solve_kernel(Plan s, const double* FPSCORE_RESTRICT lu, const double* FPSCORE_RESTRICT inv_piv,
-                  double* FPSCORE_RESTRICT x) {
-    for (index_t i = 0; i < s.n; ++i) {  // L y = P b
-        double* xi = x + static_cast<offset_t>(i) * L;
-        store(xi, load(xi) - row_dot(lu, s.cols, x, s.row_ptr[i], s.diag[i]));
-    }
-    for (index_t i = s.n - 1; i >= 0; --i) {  // U z = y
-        double* xi = x + static_cast<offset_t>(i) * L;
-        const Lanes acc = load(xi) - row_dot(lu, s.cols, x, s.diag[i] + 1, s.row_ptr[i + 1]);
-        store(xi, acc * load(inv_piv + static_cast<offset_t>(i) * L));
-    }
+void solve_kernel(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
+    detail::substitute<L>(sym, lu, inv_piv, x);
 }
 
 }  // namespace
@@ -123,7 +84,7 @@ void PackedLU::solve(double* x, double* work) const {
     const index_t* perm = symbolic_->permutation().data();
     for (index_t i = 0; i < n; ++i)
         std::copy_n(x + static_cast<offset_t>(perm[i]) * L, L, work + static_cast<offset_t>(i) * L);
-    solve_kernel(plan_of(*symbolic_), values_.data(), inv_pivots_.data(), work);
+    solve_kernel(*symbolic_, values_.data(), inv_pivots_.data(), work);
     for (index_t i = 0; i < n; ++i)
         std::copy_n(work + static_cast<offset_t>(i) * L, L, x + static_cast<offset_t>(perm[i]) * L);
 }

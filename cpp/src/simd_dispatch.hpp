@@ -40,4 +40,19 @@ FPSCORE_INLINE void store_lanes(double* p, typename LaneVector<kWidth>::type v) 
     __builtin_memcpy(p, &v, sizeof v);
 }
 
+// Element access for L interleaved lanes: a SIMD vector, or a plain double when L = 1.
+template <int L>
+struct LaneOps {
+    using V = typename LaneVector<L>::type;
+    static FPSCORE_INLINE V load(const double* p) { return load_lanes<L>(p); }
+    static FPSCORE_INLINE void store(double* p, V v) { store_lanes<L>(p, v); }
+};
+
+template <>
+struct LaneOps<1> {
+    using V = double;
+    static FPSCORE_INLINE V load(const double* p) { return *p; }
+    static FPSCORE_INLINE void store(double* p, V v) { *p = v; }
+};
+
 }  // namespace fpscore::detail

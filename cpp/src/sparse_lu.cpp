@@ -1,4 +1,4 @@
-// Numeric LU (row-by-row, "IKJ" Doolittle) on the symbolic pattern, and the
+// Numeric LU (multifrontal, dense fronts per supernode) on the symbolic pattern, and the
 // triangular solves. Static pivoting: the FP matrices are diagonally dominant.
 #include "fpscore/sparse_lu.hpp"
 
@@ -9,6 +9,7 @@
 
 #include "format.hpp"
 #include "multifrontal.hpp"
+#include "triangular_solve.hpp"
 #include "simd_dispatch.hpp"
 #include "fpscore/errors.hpp"
 
@@ -34,14 +35,6 @@ void SparseLU::factor(const double* a_values) {
 }
 
 namespace {
-
-struct Plan {
-    index_t n;
-    const offset_t* row_ptr;
-    const offset_t* diag;
-    const index_t* cols;
-    const index_t* supernode_end;
-};
 
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, detail::FrontWorkspace ws, double tolerance) {
@@ -70,46 +63,31 @@ void SparseLU::factor_assembled() {
 
 namespace {
 
-// Σ_p lu[p] · x[cols[p]] over [begin, end) with four partial sums, so that consecutive
-// multiply-adds do not wait on each other.
-FPSCORE_INLINE double row_dot(const double* lu, const index_t* cols, const double* x, offset_t begin, offset_t end) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    offset_t p = begin;
-    for (; p + 4 <= end; p += 4) {
-        s0 += lu[p] * x[cols[p]];
-        s1 += lu[p + 1] * x[cols[p + 1]];
-        s2 += lu[p + 2] * x[cols[p + 2]];
-        s3 += lu[p + 3] * x[cols[p + 3]];
-    }
-    for (; p < end; ++p) s0 += lu[p] * x[cols[p]];
-    return (s0 + s1) + (s2 + s3);
-}
+FPSCORE_SIMD_CLONES
+void solve_one(const SymbolicLU& sym, const double* lu, double* x) { detail::substitute<1>(sym, lu, nullptr, x); }
 
 FPSCORE_SIMD_CLONES
-void solve_one(const Plan& s, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x) {
-    for (index_t i = 0; i < s.n; ++i) x[i] -= row_dot(lu, s.cols, x, s.row_ptr[i], s.diag[i]);
-    for (index_t i = s.n - 1; i >= 0; --i)
-        x[i] = (x[i] - row_dot(lu, s.cols, x, s.diag[i] + 1, s.row_ptr[i + 1])) / lu[s.diag[i]];
-}
-
-FPSCORE_SIMD_CLONES
-void solve_many(const Plan& s, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x, offset_t r) {
-    for (index_t i = 0; i < s.n; ++i) {  // L y = P b, L unit lower
+void solve_many(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x, offset_t r) {
+    const index_t n = sym.n();
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t* cols = sym.cols().data();
+    for (index_t i = 0; i < n; ++i) {  // L y = P b, L unit lower
         double* xi = x + i * r;
-        for (offset_t p = s.row_ptr[i]; p < s.diag[i]; ++p) {
+        for (offset_t p = row_ptr[i]; p < diag[i]; ++p) {
             const double l = lu[p];
-            const double* xk = x + s.cols[p] * r;
+            const double* xk = x + cols[p] * r;
             for (offset_t c = 0; c < r; ++c) xi[c] -= l * xk[c];
         }
     }
-    for (index_t i = s.n - 1; i >= 0; --i) {  // U z = y
+    for (index_t i = n - 1; i >= 0; --i) {  // U z = y
         double* xi = x + i * r;
-        for (offset_t p = s.diag[i] + 1; p < s.row_ptr[i + 1]; ++p) {
+        for (offset_t p = diag[i] + 1; p < row_ptr[i + 1]; ++p) {
             const double u = lu[p];
-            const double* xj = x + s.cols[p] * r;
+            const double* xj = x + cols[p] * r;
             for (offset_t c = 0; c < r; ++c) xi[c] -= u * xj[c];
         }
-        const double pivot = lu[s.diag[i]];
+        const double pivot = lu[diag[i]];
         for (offset_t c = 0; c < r; ++c) xi[c] /= pivot;
     }
 }
@@ -122,13 +100,12 @@ void SparseLU::solve(double* b, index_t nrhs, double* work) const {
     const SymbolicLU& s = *symbolic_;
     const index_t n = s.n();
     const index_t* perm = s.permutation().data();
-    const Plan plan{n, s.row_ptr().data(), s.diag().data(), s.cols().data(), s.supernode_end().data()};
     const auto r = static_cast<offset_t>(nrhs);
     for (index_t i = 0; i < n; ++i) std::copy_n(b + perm[i] * r, r, work + i * r);
     if (nrhs == 1)
-        solve_one(plan, values_.data(), work);
+        solve_one(s, values_.data(), work);
     else
-        solve_many(plan, values_.data(), work, r);
+        solve_many(s, values_.data(), work, r);
     for (index_t i = 0; i < n; ++i) std::copy_n(work + i * r, r, b + perm[i] * r);
 }
 

@@ -10,13 +10,13 @@ solver and the torch losses and samplers read the same schedule. torch is never 
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from abc import ABC, abstractmethod
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._validation import positive_float
 from .grid import grid_coordinates
 
 
@@ -38,15 +38,6 @@ def _times(t: ArrayLike, like: object = None):
 
 def _namespace(x: object):
     return sys.modules["torch"] if _is_tensor(x) else np
-
-
-def _positive_finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0.0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return value
 
 
 class SDE(ABC):
@@ -96,7 +87,7 @@ class VESDE(SDE):
     """Variance exploding: f = 0, g(t) = σᵗ, λ(t)² = (σ²ᵗ − 1) / (2 ln σ)."""
 
     def __init__(self, sigma: float) -> None:
-        self.sigma = _positive_finite("sigma", sigma)
+        self.sigma = positive_float("sigma", sigma)
         if self.sigma == 1.0:
             raise ValueError("VESDE needs sigma != 1 (sigma = 1 is ConstantSDE(1.0))")
 
@@ -116,8 +107,8 @@ class VPSDE(SDE):
     """Variance preserving: f = −½β(t)x, g² = β(t), β linear from beta_min to beta_max on [0, 1]."""
 
     def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
-        self.beta_min = _positive_finite("beta_min", beta_min)
-        self.beta_max = _positive_finite("beta_max", beta_max)
+        self.beta_min = positive_float("beta_min", beta_min)
+        self.beta_max = positive_float("beta_max", beta_max)
         if self.beta_max < self.beta_min:
             raise ValueError(f"beta_max ({beta_max}) must be >= beta_min ({beta_min})")
 
@@ -171,7 +162,7 @@ class ConstantSDE(SDE):
     """f = 0 and a constant diffusion coefficient g."""
 
     def __init__(self, g: float) -> None:
-        self.g_value = _positive_finite("g", g)
+        self.g_value = positive_float("g", g)
 
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
         xp, t = _times(t)

@@ -60,8 +60,8 @@ public:
     const std::vector<index_t>& cols() const { return cols_; }
     const std::vector<offset_t>& diag() const { return diag_; }
     // Supernodes: rows k..supernode_end()[k]-1 have U patterns that differ only by their
-    // leading entries (U(k) = {k+1} ∪ U(k+1)), so the batched kernels update from them as
-    // one dense block.
+    // leading entries (U(k) = {k+1} ∪ U(k+1)), possibly after merging small ones with
+    // explicit zeros; each is eliminated as one dense front.
     const std::vector<index_t>& supernode_end() const { return supernode_end_; }
     const FrontalPlan& frontal() const { return frontal_; }
     // Position in the factor values of each entry of A, in A's CSR order.

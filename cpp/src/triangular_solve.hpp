@@ -1,0 +1,52 @@
+// Forward and back substitution with factors in the row-wise layout of SymbolicLU, for
+// L interleaved lanes (private header).
+#pragma once
+
+#include "fpscore/sparse_lu.hpp"
+#include "simd_dispatch.hpp"
+
+namespace fpscore::detail {
+
+// Σ_p lu[p] · x[cols[p]] over [begin, end), with four partial sums so that consecutive
+// multiply-adds do not wait on each other.
+template <int L>
+FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
+                                              offset_t begin, offset_t end) {
+    using Ops = LaneOps<L>;
+    typename Ops::V s0{}, s1{}, s2{}, s3{};
+    offset_t p = begin;
+    for (; p + 4 <= end; p += 4) {
+        s0 += Ops::load(lu + p * L) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
+        s1 += Ops::load(lu + (p + 1) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 1]) * L);
+        s2 += Ops::load(lu + (p + 2) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 2]) * L);
+        s3 += Ops::load(lu + (p + 3) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 3]) * L);
+    }
+    for (; p < end; ++p) s0 += Ops::load(lu + p * L) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
+    return (s0 + s1) + (s2 + s3);
+}
+
+// Solves L U z = y in place for x = y in elimination order (already permuted). With
+// inv_piv null the pivots are read from the diagonal of U and divided by.
+template <int L>
+FPSCORE_INLINE void substitute(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
+                               const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
+    using Ops = LaneOps<L>;
+    const index_t n = sym.n();
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t* cols = sym.cols().data();
+    for (index_t i = 0; i < n; ++i) {  // L y = P b, L unit lower
+        double* xi = x + static_cast<offset_t>(i) * L;
+        Ops::store(xi, Ops::load(xi) - row_dot<L>(lu, cols, x, row_ptr[i], diag[i]));
+    }
+    for (index_t i = n - 1; i >= 0; --i) {  // U z = y
+        double* xi = x + static_cast<offset_t>(i) * L;
+        const auto acc = Ops::load(xi) - row_dot<L>(lu, cols, x, diag[i] + 1, row_ptr[i + 1]);
+        if (inv_piv != nullptr)
+            Ops::store(xi, acc * Ops::load(inv_piv + static_cast<offset_t>(i) * L));
+        else
+            Ops::store(xi, acc / Ops::load(lu + diag[i] * L));
+    }
+}
+
+}  // namespace fpscore::detail
