@@ -39,7 +39,7 @@ def _run(benchmark, size: int, fn, *args, **kwargs):
 
 
 @pytest.mark.parametrize("size", _sizes())
-def testscipy_solve(benchmark, log_density, scipy_finals, size):
+def test_scipy_solve(benchmark, log_density, scipy_finals, size):
     m0 = log_density(size)
     traj = _run(benchmark, size, scipy_solve, m0)
     assert traj.shape == (N_STEPS + 1, size, size)
@@ -49,7 +49,7 @@ def testscipy_solve(benchmark, log_density, scipy_finals, size):
 
 
 @pytest.mark.parametrize("size", _sizes())
-def testfpscore_solve(benchmark, log_density, scipy_finals, size):
+def test_fpscore_solve(benchmark, log_density, scipy_finals, size):
     m0 = log_density(size)
     sol = _run(benchmark, size, fpscore_solve, m0)
     assert sol.m.shape == (N_STEPS + 1, size, size)

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "format.hpp"
 #include "fp_assembly.hpp"
@@ -295,13 +297,46 @@ private:
     std::vector<double> prev_, older_, oldest_, lag_, delta_, work_, padded_, old_;
 };
 
+// The stencil and symbolic factorisation of a (grid, boundary) pair, kept for later calls:
+// every image, channel and call with that grid reuses one analysis.
+struct Analysis {
+    Stencil stencil;
+    std::shared_ptr<const SymbolicLU> symbolic;
+};
+
+std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary) {
+    constexpr size_t kKept = 8;  // most recently used analyses
+    static std::mutex mutex;
+    static std::vector<std::pair<std::tuple<index_t, index_t, Boundary>, std::shared_ptr<const Analysis>>> cache;
+    const auto key = std::make_tuple(grid.rows, grid.cols, boundary);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto it = cache.begin(); it != cache.end(); ++it)
+            if (it->first == key) {
+                auto found = it->second;
+                cache.erase(it);
+                cache.emplace_back(key, found);
+                return found;
+            }
+    }
+    // The pattern does not depend on h, so an analysis serves every spacing.
+    Stencil stencil(Grid{grid.rows, grid.cols, 1.0}, boundary);
+    auto symbolic =
+        std::make_shared<const SymbolicLU>(stencil.pattern(), Ordering::NestedDissection, stencil.grid_shape());
+    auto made = std::make_shared<const Analysis>(Analysis{std::move(stencil), std::move(symbolic)});
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= kKept) cache.erase(cache.begin());
+    cache.emplace_back(key, made);
+    return made;
+}
+
 }  // namespace
 
 FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOptions& opt) {
     validate(pb, m0, opt);
-    const Stencil stencil(pb.grid, pb.boundary);
-    auto symbolic =
-        std::make_shared<const SymbolicLU>(stencil.pattern(), Ordering::NestedDissection, stencil.grid_shape());
+    const auto analysis = analysis_for(pb.grid, pb.boundary);
+    const Stencil& stencil = analysis->stencil;  // geometry only: the spacing comes from pb.grid
+    const auto& symbolic = analysis->symbolic;
     const index_t cells = pb.grid.size(), B = pb.batch, N = pb.n_steps;
     FPSolution sol;
     sol.m.assign(static_cast<size_t>(N + 1) * B * cells, 0.0);

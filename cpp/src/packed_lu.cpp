@@ -9,6 +9,7 @@
 
 #include "format.hpp"
 #include "multifrontal.hpp"
+#include "rowwise_factor.hpp"
 #include "triangular_solve.hpp"
 #include "fpscore/errors.hpp"
 #include "simd_dispatch.hpp"
@@ -21,7 +22,8 @@ constexpr index_t L = PackedLU::kLanes;
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
                                    double tolerance, index_t active) {
-    return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
+    if (sym.multifrontal()) return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
+    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active);
 }
 
 FPSCORE_SIMD_CLONES

@@ -9,6 +9,7 @@
 
 #include "format.hpp"
 #include "multifrontal.hpp"
+#include "rowwise_factor.hpp"
 #include "triangular_solve.hpp"
 #include "simd_dispatch.hpp"
 #include "fpscore/errors.hpp"
@@ -22,6 +23,7 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()), 0.0);
     row_norms_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
+    inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front, 0.0);
     arena_.assign(static_cast<size_t>(plan.arena), 0.0);
@@ -37,8 +39,10 @@ void SparseLU::factor(const double* a_values) {
 namespace {
 
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, detail::FrontWorkspace ws, double tolerance) {
-    return detail::multifrontal_factor<1>(sym, lu, nullptr, ws, tolerance, 1);
+detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
+                                   double tolerance) {
+    if (sym.multifrontal()) return detail::multifrontal_factor<1>(sym, lu, inv_piv, ws, tolerance, 1);
+    return detail::rowwise_factor<1>(sym, lu, inv_piv, ws.norms, tolerance, 1);
 }
 
 }  // namespace
@@ -47,7 +51,7 @@ void SparseLU::factor_assembled() {
     factored_ = false;
     const SymbolicLU& s = *symbolic_;
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
-    const detail::PivotFailure bad = factor_kernel(s, values_.data(), ws, pivot_tolerance_);
+    const detail::PivotFailure bad = factor_kernel(s, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
     if (bad.row < 0) {
         factored_ = true;
         return;

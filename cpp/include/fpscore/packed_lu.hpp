@@ -48,7 +48,7 @@ private:
     double pivot_tolerance_;
     std::vector<double> values_;
     std::vector<double> inv_pivots_;  // n * kLanes reciprocals of the pivots
-    std::vector<double> row_norms_;   // n * kLanes: row norms of the matrix being factorised
+    std::vector<double> row_norms_;   // n * kLanes: row norms (dense fronts) or the dense work row
     std::vector<double> front_;       // the dense front of one supernode
     std::vector<double> arena_;       // Schur complements waiting for their parent
     index_t failed_lane_ = -1;

@@ -63,7 +63,9 @@ public:
     // leading entries (U(k) = {k+1} ∪ U(k+1)), possibly after merging small ones with
     // explicit zeros; each is eliminated as one dense front.
     const std::vector<index_t>& supernode_end() const { return supernode_end_; }
+    // The multifrontal schedule; empty (no supernodes) when the row-by-row kernel is used.
     const FrontalPlan& frontal() const { return frontal_; }
+    bool multifrontal() const { return frontal_.supernodes > 0; }
     // Position in the factor values of each entry of A, in A's CSR order.
     const std::vector<offset_t>& matrix_to_factor() const { return matrix_to_factor_; }
     // The CSR row pointer of the analysed matrix (to check that values fit it).
@@ -121,7 +123,8 @@ private:
     std::shared_ptr<const SymbolicLU> symbolic_;
     double pivot_tolerance_;
     std::vector<double> values_;
-    std::vector<double> row_norms_;  // max |a_ij| of each row of the matrix being factorised
+    std::vector<double> row_norms_;  // row norms (dense fronts) or the dense work row (row-by-row)
+    std::vector<double> inv_pivots_; // reciprocal pivots
     std::vector<double> front_;      // the dense front of one supernode
     std::vector<double> arena_;      // Schur complements waiting for their parent
     bool factored_ = false;

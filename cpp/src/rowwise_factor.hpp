@@ -1,0 +1,102 @@
+// Row-by-row ("IKJ") numeric LU on the row-wise factor layout (private header).
+//
+// Row i is scattered into a dense work row w, the U rows of its L part are subtracted
+// supernode by supernode (a supernode's rows share their tail, so up to eight of them
+// update w[c] at once with w[c] in a register), and the row is gathered back. On small
+// grids, whose supernodes are small, this beats forming dense fronts.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "multifrontal.hpp"
+#include "simd_dispatch.hpp"
+
+namespace fpscore::detail {
+
+template <int L>
+FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
+                                    const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w) {
+    using Ops = LaneOps<L>;
+    using V = typename Ops::V;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    auto wv = [&](index_t c) { return w + static_cast<offset_t>(c) * L; };
+    for (index_t k = a; k < b; ++k) {  // the dense triangle inside the block
+        const V lk = Ops::load(wv(k)) * Ops::load(inv_piv + static_cast<offset_t>(k) * L);
+        Ops::store(wv(k), lk);
+        const double* u = lu + (diag[k] + 1) * L;  // U(k) starts with k+1, ..., b-1
+        for (index_t c = k + 1; c < b; ++c)
+            Ops::store(wv(c), Ops::load(wv(c)) - lk * Ops::load(u + static_cast<offset_t>(c - k - 1) * L));
+    }
+    const offset_t tail = diag[a] + (b - a);  // first tail entry of row a
+    const offset_t len = row_ptr[a + 1] - tail;
+    const index_t* cols = sym.cols().data() + tail;
+    index_t k = a;
+    for (; k + 8 <= b; k += 8) {
+        V l[8];
+        const double* u[8];
+        for (int r = 0; r < 8; ++r) {
+            l[r] = Ops::load(wv(k + r));
+            u[r] = lu + (diag[k + r] + (b - k - r)) * L;
+        }
+        for (offset_t j = 0; j < len; ++j) {
+            double* wc = wv(cols[j]);
+            const offset_t o = j * L;
+            const V x = (l[0] * Ops::load(u[0] + o) + l[1] * Ops::load(u[1] + o)) +
+                        (l[2] * Ops::load(u[2] + o) + l[3] * Ops::load(u[3] + o));
+            const V y = (l[4] * Ops::load(u[4] + o) + l[5] * Ops::load(u[5] + o)) +
+                        (l[6] * Ops::load(u[6] + o) + l[7] * Ops::load(u[7] + o));
+            Ops::store(wc, Ops::load(wc) - (x + y));
+        }
+    }
+    for (; k < b; ++k) {
+        const V lk = Ops::load(wv(k));
+        const double* u = lu + (diag[k] + (b - k)) * L;
+        for (offset_t j = 0; j < len; ++j) {
+            double* wc = wv(cols[j]);
+            Ops::store(wc, Ops::load(wc) - lk * Ops::load(u + j * L));
+        }
+    }
+}
+
+// Factorises `lu` in place (element stride L); w (n · L) must be zero and is left zero.
+template <int L>
+FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
+                                           double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
+                                           double tolerance, index_t active) {
+    using Ops = LaneOps<L>;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t* cols = sym.cols().data();
+    const index_t* supernode_end = sym.supernode_end().data();
+    for (index_t i = 0; i < sym.n(); ++i) {
+        const offset_t begin = row_ptr[i], mid = diag[i], end = row_ptr[i + 1];
+        double norm[L] = {};
+        for (offset_t p = begin; p < end; ++p) {
+            double* wc = w + static_cast<offset_t>(cols[p]) * L;
+            Ops::store(wc, Ops::load(lu + p * L));
+            for (index_t l = 0; l < L; ++l) norm[l] = std::max(norm[l], std::abs(lu[p * L + l]));
+        }
+        for (offset_t p = begin; p < mid;) {  // whole supernodes, then the start of i's own one
+            const index_t a = cols[p];
+            const index_t b = std::min(supernode_end[a], i);
+            eliminate_block<L>(sym, a, b, lu, inv_piv, w);
+            p += b - a;
+        }
+        const double* piv = w + static_cast<offset_t>(i) * L;
+        PivotFailure failure;
+        for (index_t l = 0; l < active && failure.row < 0; ++l)
+            if (!(std::abs(piv[l]) > tolerance * norm[l]) || !std::isfinite(piv[l])) failure = {i, l, piv[l], norm[l]};
+        if (failure.row < 0) Ops::store(inv_piv + static_cast<offset_t>(i) * L, 1.0 / Ops::load(piv));
+        for (offset_t p = begin; p < end; ++p) {
+            double* wc = w + static_cast<offset_t>(cols[p]) * L;
+            Ops::store(lu + p * L, Ops::load(wc));
+            Ops::store(wc, typename Ops::V{});
+        }
+        if (failure.row >= 0) return failure;
+    }
+    return {};
+}
+
+}  // namespace fpscore::detail
