@@ -4,6 +4,7 @@
 
 #include "check.hpp"
 #include "fpscore/errors.hpp"
+#include "fpscore/fp_solver.hpp"
 #include "fpscore/packed_lu.hpp"
 #include "sparse_test_matrices.hpp"
 
@@ -87,11 +88,56 @@ void singular_lane_is_reported() {
     CHECK(packed.factored());
 }
 
+// From 128² on the factorisations use merged supernodes and dense fronts.
+void dense_fronts_solve_large_grids() {
+    const index_t H = 130, W = 128;
+    std::vector<double> m(static_cast<size_t>(H) * W);
+    for (size_t k = 0; k < m.size(); ++k) m[k] = 0.4 * std::sin(0.05 * k) + 0.3 * std::cos(0.11 * k);
+    const FPSystem sys = assemble_fp_system({H, W, 1.0}, Boundary::Periodic, Scheme::Central, m.data(), m.data(), 1.3, 0.05);
+    TestCsr a;
+    a.n = H * W;
+    a.indptr = sys.indptr;
+    a.indices = sys.indices;
+    a.data = sys.data;
+    auto sym = std::make_shared<const SymbolicLU>(a.view(), Ordering::Automatic);
+    CHECK(sym->multifrontal());
+    CHECK(sym->nnz_factors() >= sym->nnz_structural());
+    std::vector<TestCsr> mats(L, a);
+    std::vector<const double*> ptrs(L);
+    for (index_t l = 0; l < L; ++l) {
+        for (double& v : mats[l].data) v *= 1.0 + 0.05 * l;
+        ptrs[l] = mats[l].data.data();
+    }
+    PackedLU packed(sym);
+    packed.factor(ptrs.data(), L);
+    std::vector<double> x(static_cast<size_t>(a.n) * L), work(x.size());
+    for (size_t k = 0; k < x.size(); ++k) x[k] = std::cos(0.01 * k);
+    const std::vector<double> b = x;
+    packed.solve(x.data(), work.data());
+    SparseLU single(sym);
+    single.factor(a.data.data());
+    std::vector<double> b0(a.n), x0(a.n), y0(a.n);
+    for (index_t l = 0; l < L; ++l) {
+        for (index_t i = 0; i < a.n; ++i) {
+            b0[i] = b[static_cast<size_t>(i) * L + l];
+            x0[i] = x[static_cast<size_t>(i) * L + l];
+        }
+        CHECK_LE(relative_residual(mats[l], x0, b0), 1e-13);
+    }
+    for (index_t i = 0; i < a.n; ++i) y0[i] = b[static_cast<size_t>(i) * L];
+    single.solve(y0.data());
+    for (index_t i = 0; i < a.n; ++i) x0[i] = x[static_cast<size_t>(i) * L];
+    double diff = 0.0;
+    for (index_t i = 0; i < a.n; ++i) diff = std::max(diff, std::abs(x0[i] - y0[i]));
+    CHECK_LE(diff, 1e-12);
+}
+
 }  // namespace
 
 int main() {
     lanes_match_single_factorisations();
     partial_pack_ignores_unused_lanes();
     singular_lane_is_reported();
+    dense_fronts_solve_large_grids();
     return check::summary("test_packed_lu");
 }
