@@ -10,6 +10,7 @@ from typing import Any
 from . import data
 from ._core import ConvergenceError, SingularMatrixError
 from ._core import __version__ as __version__
+from .config import Config, load_config
 from .embed import embed, initial_log_density
 from .grid import grid_coordinates, padded_coordinates
 from .precompute import EmbeddingCache, PrecomputeSummary, open_cache, precompute
@@ -17,6 +18,18 @@ from .sde import SDE, VESDE, VPSDE, ConstantSDE
 from .show import show_cache
 from .solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
 from .sparse import BatchedLU, SparseLU
+
+# Training, sampling and models need torch too: imported on first use, like EmbeddedDataset.
+_TORCH_NAMES = {
+    "UNet": "models",
+    "EDMPreconditioned": "models",
+    "EpsilonScore": "models",
+    "Objective": "losses",
+    "Trainer": "train",
+    "InMemoryDataset": "train",
+    "load_trained": "train",
+    "run_demo": "demo",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from .dataset import EmbeddedDataset
 
         return EmbeddedDataset
+    if name in _TORCH_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_TORCH_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'fpscore' has no attribute {name!r}")
 
 
@@ -34,6 +51,7 @@ __all__ = [
     "VESDE",
     "VPSDE",
     "BatchedLU",
+    "Config",
     "ConstantSDE",
     "ConvergenceError",
     "EmbeddingCache",
@@ -49,6 +67,7 @@ __all__ = [
     "grid_coordinates",
     "has_cuda",
     "initial_log_density",
+    "load_config",
     "open_cache",
     "padded_coordinates",
     "precompute",

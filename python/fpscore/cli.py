@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from ._cli_training import add_training_commands
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_verify)
     _add_precompute(sub)
     _add_show(sub)
+    add_training_commands(sub)
     return parser
 
 

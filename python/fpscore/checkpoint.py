@@ -1,0 +1,170 @@
+"""Checkpoints: state_dicts only, written atomically, checksummed, rotated, loaded with weights_only.
+
+A run folder's `checkpoints/` holds
+
+    ckpt-00001000.pt          torch.save of a dict of tensors and plain data (no pickled modules)
+    ckpt-00001000.pt.sha256   its SHA-256, written after the .pt file
+    latest                    the file name of the newest complete checkpoint
+
+Every file is written to a temporary name in the same folder, flushed to disk and renamed over its
+final name (os.replace), so a crash leaves either the old or the new file, never half of one. Only
+the newest `keep` checkpoints are kept. Loading checks the checksum and the structure and, when the
+newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
+before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._torch import torch
+
+LATEST = "latest"
+REQUIRED_KEYS = ("model", "ema", "optimizer", "step", "rng", "config", "fpscore_version")
+_NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
+
+
+class CheckpointError(ValueError):
+    """No usable checkpoint: the message lists every file tried and what was wrong with it."""
+
+
+class CheckpointWarning(UserWarning):
+    """A damaged checkpoint was skipped in favour of an older one."""
+
+
+def checkpoint_dir(run_dir: str | os.PathLike[str]) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def checkpoint_name(step: int) -> str:
+    return f"ckpt-{int(step):08d}.pt"
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[Any]:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
+    """The checkpoint files of a run, oldest first."""
+    d = checkpoint_dir(run_dir)
+    if not d.is_dir():
+        return []
+    found = [(int(m[1]), p) for p in d.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *, keep: int = 3) -> Path:
+    """Write `state` (with an int "step") as the newest checkpoint, point `latest` at it, keep `keep`."""
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    if missing:
+        raise ValueError(f"a checkpoint needs the keys {REQUIRED_KEYS}; missing {missing}")
+    d = checkpoint_dir(run_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / checkpoint_name(state["step"])
+    with _atomic(path) as f:
+        torch.save(dict(state), f)
+    with _atomic(path.with_name(path.name + ".sha256")) as f:
+        f.write(f"{_sha256(path)}  {path.name}\n".encode())
+    with _atomic(d / LATEST) as f:
+        f.write(f"{path.name}\n".encode())
+    for old in list_checkpoints(run_dir)[:-keep]:
+        for p in (old, old.with_name(old.name + ".sha256")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return path
+
+
+def _read(path: Path, map_location: Any) -> dict[str, Any]:
+    """Load one checkpoint or raise CheckpointError saying what is wrong with it."""
+    digest_file = path.with_name(path.name + ".sha256")
+    if not digest_file.is_file():
+        raise CheckpointError(
+            f"{path.name}: its checksum file {digest_file.name} is missing (an interrupted save?)"
+        )
+    expected = digest_file.read_text(encoding="utf-8").split()[0] if digest_file.stat().st_size else ""
+    actual = _sha256(path)
+    if actual != expected:
+        raise CheckpointError(
+            f"{path.name}: SHA-256 {actual[:12]}… does not match the recorded {expected[:12] or '(empty)'}… "
+            "(the file is truncated or corrupted)"
+        )
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path.name}: torch.load(weights_only=True) failed: {err}") from err
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path.name}: holds a {type(state).__name__}, not a dict of state")
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{path.name}: missing the entries {missing}")
+    return state
+
+
+def load_checkpoint(
+    run_dir: str | os.PathLike[str], *, path: str | os.PathLike[str] | None = None, map_location: Any = "cpu"
+) -> tuple[dict[str, Any], Path]:
+    """The newest usable checkpoint of a run (or exactly `path`) and its file.
+
+    Starts from the file named in `latest` (or the newest file when `latest` is missing) and goes
+    back through older ones, with a CheckpointWarning for each damaged file it skips. Raises
+    CheckpointError when none loads.
+    """
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise CheckpointError(f"checkpoint {p} does not exist")
+        return _read(p, map_location), p
+    files = list_checkpoints(run_dir)
+    if not files:
+        raise CheckpointError(f"no checkpoints in {checkpoint_dir(run_dir)}")
+    pointer = checkpoint_dir(run_dir) / LATEST
+    candidates = list(reversed(files))
+    if pointer.is_file():
+        name = pointer.read_text(encoding="utf-8").strip()
+        named = [p for p in candidates if p.name == name]
+        if named:  # the pointer's file first, then everything older than it
+            start = candidates.index(named[0])
+            candidates = candidates[start:] + candidates[:start]
+    errors = []
+    for p in candidates:
+        try:
+            state = _read(p, map_location)
+        except CheckpointError as err:
+            errors.append(str(err))
+            warnings.warn(f"skipping damaged checkpoint {err}", CheckpointWarning, stacklevel=2)
+            continue
+        return state, p
+    raise CheckpointError(f"no usable checkpoint in {checkpoint_dir(run_dir)}:\n  " + "\n  ".join(errors))

@@ -1,0 +1,70 @@
+"""Shared pieces of the samplers: time grids, the PF-ODE velocity, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .._torch import torch
+
+Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Callback = Callable[[dict], None]
+
+
+def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarray:
+    """n_steps + 1 equally spaced times from T down to t_end."""
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    if not 0.0 <= t_end < T:
+        raise ValueError(f"need 0 <= t_end < T, got t_end={t_end}, T={T}")
+    return np.linspace(T, t_end, n_steps + 1)
+
+
+def check_times(
+    times: Sequence[float] | np.ndarray | torch.Tensor, *, positive_end: bool = False
+) -> np.ndarray:
+    """Times as a float64 array, strictly decreasing, non-negative, at least two of them."""
+    if isinstance(times, torch.Tensor):
+        times = times.detach().cpu().double().numpy()
+    t = np.asarray(times, dtype=np.float64)
+    if t.ndim != 1 or t.size < 2:
+        raise ValueError(f"times must be a 1-D sequence of at least 2 times, got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) >= 0) or t[-1] < 0:
+        raise ValueError(f"times must be finite, strictly decreasing and >= 0, got {t}")
+    if positive_end and t[-1] <= 0:
+        raise ValueError(f"this sampler evaluates the score at the last time, which must be > 0, got {t[-1]}")
+    return t
+
+
+def batch_time(t: float, x: torch.Tensor) -> torch.Tensor:
+    return torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
+
+
+def bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return v.reshape(-1, *([1] * (x.ndim - 1)))
+
+
+def g2(sde, tb: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return bcast(sde.g(tb) ** 2, x)
+
+
+def pf_velocity(model: Score, sde, x: torch.Tensor, t: float) -> torch.Tensor:
+    """dx/dt of the probability-flow ODE: f(x, t) − ½g(t)²·s(x, t)."""
+    tb = batch_time(t, x)
+    return sde.drift(x, tb) - 0.5 * g2(sde, tb, x) * model(x, tb)
+
+
+def progress_bar(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
+
+
+@torch.no_grad()
+def tweedie(model: Score, sde, x: torch.Tensor, t: float) -> torch.Tensor:
+    """The one-step denoised estimate x̂₀ = (x + λ(t)²·s(x, t))/α(t) (Tweedie's formula), t > 0."""
+    if not t > 0:
+        raise ValueError(f"tweedie needs t > 0 (the score is undefined at t = 0), got {t}")
+    tb = batch_time(t, x)
+    return (x + bcast(sde.marginal_std(tb), x) ** 2 * model(x, tb)) / bcast(sde.alpha(tb), x)
