@@ -17,8 +17,9 @@ import fpscore
 WORKERS = 4
 
 
-def gaussian_bump(shape: tuple[int, int], width: float, rng: np.random.Generator, noise: float = 0.05
-                  ) -> np.ndarray:
+def gaussian_bump(
+    shape: tuple[int, int], width: float, rng: np.random.Generator, noise: float = 0.05
+) -> np.ndarray:
     H, W = shape
     i, j = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
     ci, cj = rng.uniform(0.3, 0.7) * H, rng.uniform(0.3, 0.7) * W
@@ -88,16 +89,26 @@ def test_same_input_in_many_threads() -> None:
 # SparseLU
 # --------------------------------------------------------------------------------------------------
 
+
 def lu_cases() -> list[tuple[sp.csr_matrix, np.ndarray, str]]:
     rng = np.random.default_rng(77)
     cases = []
-    for k, (bc, scheme) in enumerate([("zero", "central"), ("neumann", "upwind"), ("periodic", "central"),
-                                      ("dirichlet", "upwind")]):
+    for k, (bc, scheme) in enumerate(
+        [("zero", "central"), ("neumann", "upwind"), ("periodic", "central"), ("dirichlet", "upwind")]
+    ):
         H, W = 30 + k, 27 - k
         m_prev = rng.standard_normal((H, W))
         ghosts = rng.standard_normal((H + 2, W + 2)) if bc == "dirichlet" else None
-        A, b = fpscore.fp_system(m_prev, m_prev + 0.1 * rng.standard_normal((H, W)), g=1.0, dt=0.1, bc=bc,
-                                 ghosts=ghosts, scheme=scheme, drift=rng.standard_normal((2, H, W)))
+        A, b = fpscore.fp_system(
+            m_prev,
+            m_prev + 0.1 * rng.standard_normal((H, W)),
+            g=1.0,
+            dt=0.1,
+            bc=bc,
+            ghosts=ghosts,
+            scheme=scheme,
+            drift=rng.standard_normal((2, H, W)),
+        )
         cases.append((A, np.column_stack([b, rng.standard_normal((b.size, 2))]), "auto"))
     for n, ordering in [(400, "minimum_degree"), (700, "nested_dissection"), (300, "rcm"), (500, "natural")]:
         R = sp.random(n, n, density=5.0 / n, random_state=rng, format="csr")
@@ -164,8 +175,13 @@ def test_errors_in_threads_stay_in_their_thread() -> None:
     """Failing calls raise their own exception in their own thread; the others are unaffected."""
     good = solver_tasks()[:3]
     i, j = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
-    diverging = {"m0": 40.0 * np.sin(j) * np.cos(1.3 * i), "sde": fpscore.VESDE(5.0), "n_steps": 1, "T": 1.0,
-                 "max_iter": 5}
+    diverging = {
+        "m0": 40.0 * np.sin(j) * np.cos(1.3 * i),
+        "sde": fpscore.VESDE(5.0),
+        "n_steps": 1,
+        "T": 1.0,
+        "max_iter": 5,
+    }
     singular = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0]]))
 
     def work(item: tuple[str, Any]) -> Any:
@@ -174,8 +190,14 @@ def test_errors_in_threads_stay_in_their_thread() -> None:
             return run_solver(payload)
         return fpscore.SparseLU(payload).solve(np.ones(payload.shape[0]))
 
-    items = [("fp", good[0]), ("fp", diverging), ("fp", good[1]), ("lu", singular), ("fp", good[2]),
-             ("fp", diverging)]
+    items = [
+        ("fp", good[0]),
+        ("fp", diverging),
+        ("fp", good[1]),
+        ("lu", singular),
+        ("fp", good[2]),
+        ("fp", diverging),
+    ]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = [pool.submit(work, it) for it in items]
     expected_serial = [run_solver(t) for t in good]
@@ -187,6 +209,32 @@ def test_errors_in_threads_stay_in_their_thread() -> None:
     assert isinstance(futures[3].exception(), fpscore.SingularMatrixError)
 
 
+def heartbeats_during(call: Callable[[], Any]) -> tuple[Any, int]:
+    """(call(), how many times a Python heartbeat thread advanced its counter while call ran)."""
+    count = 0
+    stop = threading.Event()
+    started = threading.Event()
+
+    def heartbeat() -> None:
+        nonlocal count
+        started.set()
+        while not stop.is_set():
+            count += 1
+            stop.wait(0.0005)
+
+    beat = threading.Thread(target=heartbeat)
+    beat.start()
+    try:
+        started.wait()
+        before = count
+        result = call()
+        during = count - before
+    finally:
+        stop.set()
+        beat.join()
+    return result, during
+
+
 def test_python_runs_while_solver_is_in_compiled_code() -> None:
     """A Python thread keeps executing while another thread is inside solve_log_density.
 
@@ -196,56 +244,21 @@ def test_python_runs_while_solver_is_in_compiled_code() -> None:
     rng = np.random.default_rng(9)
     H, W = 48, 40
     m0 = np.stack([gaussian_bump((H, W), 8.0, rng) for _ in range(4)])
-    count = 0
-    stop = threading.Event()
-    started = threading.Event()
-
-    def heartbeat() -> None:
-        nonlocal count
-        started.set()
-        while not stop.is_set():
-            count += 1
-            stop.wait(0.0005)
-
-    beat = threading.Thread(target=heartbeat)
-    beat.start()
-    try:
-        started.wait()
-        before = count
-        sol = fpscore.solve_log_density(m0, fpscore.VESDE(2.0), n_steps=40, T=1.0, scheme="upwind", threads=1)
-        during = count - before
-    finally:
-        stop.set()
-        beat.join()
+    sol, during = heartbeats_during(
+        lambda: fpscore.solve_log_density(
+            m0, fpscore.VESDE(2.0), n_steps=40, T=1.0, scheme="upwind", threads=1
+        )
+    )
     assert np.all(np.isfinite(sol.m))
     assert during >= 10, f"the heartbeat thread advanced only {during} times during the solve"
 
 
 def test_python_runs_while_sparse_lu_factorises() -> None:
     Tx = sp.diags([-1.0, 4.0, -1.0], [-1, 0, 1], shape=(140, 140))
-    A = (sp.kron(sp.eye(140), Tx) + sp.kron(sp.diags([-1.0, -1.0], [-1, 1], shape=(140, 140)), sp.eye(140)))
+    A = sp.kron(sp.eye(140), Tx) + sp.kron(sp.diags([-1.0, -1.0], [-1, 1], shape=(140, 140)), sp.eye(140))
     A = A.tocsr()
-    count = 0
-    stop = threading.Event()
-    started = threading.Event()
-
-    def heartbeat() -> None:
-        nonlocal count
-        started.set()
-        while not stop.is_set():
-            count += 1
-            stop.wait(0.0005)
-
-    beat = threading.Thread(target=heartbeat)
-    beat.start()
-    try:
-        started.wait()
-        before = count
-        lu = fpscore.SparseLU(A, ordering="natural")  # banded fill: a long numeric factorisation
-        during = count - before
-    finally:
-        stop.set()
-        beat.join()
+    # banded fill: a long numeric factorisation
+    lu, during = heartbeats_during(lambda: fpscore.SparseLU(A, ordering="natural"))
     b = np.ones(A.shape[0])
     x = lu.solve(b)
     assert np.linalg.norm(A @ x - b) <= 1e-10 * (spla.norm(A) * np.linalg.norm(x) + np.linalg.norm(b))

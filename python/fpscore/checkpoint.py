@@ -16,14 +16,14 @@ before it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._atomic import atomic_write, sha256_file
 from ._torch import torch
 
 LATEST = "latest"
@@ -47,34 +47,6 @@ def checkpoint_name(step: int) -> str:
     return f"ckpt-{int(step):08d}.pt"
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Any]:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     """The checkpoint files of a run, oldest first."""
     d = checkpoint_dir(run_dir)
@@ -94,11 +66,11 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / checkpoint_name(state["step"])
-    with _atomic(path) as f:
+    with atomic_write(path) as f:
         torch.save(dict(state), f)
-    with _atomic(path.with_name(path.name + ".sha256")) as f:
-        f.write(f"{_sha256(path)}  {path.name}\n".encode())
-    with _atomic(d / LATEST) as f:
+    with atomic_write(path.with_name(path.name + ".sha256")) as f:
+        f.write(f"{sha256_file(path)}  {path.name}\n".encode())
+    with atomic_write(d / LATEST) as f:
         f.write(f"{path.name}\n".encode())
     for old in list_checkpoints(run_dir)[:-keep]:
         for p in (old, old.with_name(old.name + ".sha256")):
@@ -115,7 +87,7 @@ def _read(path: Path, map_location: Any) -> dict[str, Any]:
             f"{path.name}: its checksum file {digest_file.name} is missing (an interrupted save?)"
         )
     expected = digest_file.read_text(encoding="utf-8").split()[0] if digest_file.stat().st_size else ""
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise CheckpointError(
             f"{path.name}: SHA-256 {actual[:12]}… does not match the recorded {expected[:12] or '(empty)'}… "

@@ -19,7 +19,6 @@ final name; a shard counts as done only once the manifest (itself written that w
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
 from ._core import ConvergenceError, SingularMatrixError, __version__
 from ._validation import choice, non_negative_float, optional_count, positive_float, positive_int
 from .data import ImageSet
@@ -44,7 +44,6 @@ FORMAT = "fpscore-embedding-cache"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DTYPES = ("float32", "float16", "float64")
-_TMP_SUFFIX = ".tmp"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -102,49 +101,15 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform lets a folder be opened
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Any]:
-    """A binary file object whose content replaces `path` only once it is complete and on disk."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
-    try:
-        with open(tmp, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 def _save_npy(path: Path, array: NDArray[Any]) -> str:
     """Write `array` atomically as .npy; returns the SHA-256 of the file."""
-    with _atomic(path) as f:
+    with atomic_write(path, per_process=True) as f:
         np.save(f, array, allow_pickle=False)
-    return _sha256(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def _write_manifest(cache: Path, manifest: Mapping[str, Any]) -> None:
-    with _atomic(cache / MANIFEST) as f:
+    with atomic_write(cache / MANIFEST, per_process=True) as f:
         f.write((json.dumps(manifest, indent=1) + "\n").encode())
 
 
@@ -191,8 +156,8 @@ def _shard_name(kind: str, index: int) -> str:
 
 
 def _is_tmp(name: str) -> bool:
-    """A temporary file of `_atomic` for one of the cache's files."""
-    return name.startswith((".embedded_", ".score_", f".{MANIFEST}.")) and name.endswith(_TMP_SUFFIX)
+    """A temporary file of `atomic_write` for one of the cache's files."""
+    return name.startswith((".embedded_", ".score_", f".{MANIFEST}.")) and name.endswith(TMP_SUFFIX)
 
 
 def _owned_files(cache: Path) -> list[Path]:
@@ -538,7 +503,7 @@ def _resume_or_start(cache: Path, identity: dict[str, Any], overwrite: bool) -> 
         )
     for p in _owned_files(cache):
         p.unlink()
-    _fsync_dir(cache)
+    fsync_dir(cache)
     return {**identity, "shards": []}
 
 
@@ -615,7 +580,7 @@ class EmbeddingCache:
         if verify:
             for e in self._shards:
                 for kind in ("embedded", "score"):
-                    if kind in e and _sha256(self.cache_dir / e[kind]) != e[f"{kind}_sha256"]:
+                    if kind in e and sha256_file(self.cache_dir / e[kind]) != e[f"{kind}_sha256"]:
                         raise ValueError(f"{self.cache_dir / e[kind]} does not match its checksum")
         self._maps: dict[tuple[str, int], NDArray[Any]] = {}
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the samplers: time grids, the PF-ODE velocity, progress."""
+"""Shared pieces of the samplers: time grids, the PF-ODE velocity, the stepping loop, progress."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .._torch import torch
 
 Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[dict], None]
+Step = Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]]
 
 
 def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarray:
@@ -59,6 +60,23 @@ def progress_bar(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
+
+
+def run_steps(
+    step: Step, x: torch.Tensor, t: np.ndarray, *, callback: Callback | None, progress: bool, desc: str
+) -> torch.Tensor:
+    """x after `step` from t[i] to t[i + 1] for i = 0 … len(t) − 2.
+
+    `step(i, x)` returns the new state and extra entries for the callback, which receives
+    {"i", "t", "x", **extra} after each step.
+    """
+    with progress_bar(len(t) - 1, progress, desc) as bar:
+        for i in range(len(t) - 1):
+            x, extra = step(i, x)
+            if callback is not None:
+                callback({"i": i, "t": float(t[i + 1]), "x": x, **extra})
+            bar.update()
+    return x
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._torch import torch
-from ._common import Callback, Score, check_times, pf_velocity, progress_bar
+from ._common import Callback, Score, check_times, pf_velocity, progress_bar, run_steps
 
 
 @torch.no_grad()
@@ -28,13 +28,11 @@ def euler_ode(
 ) -> torch.Tensor:
     """Explicit Euler on the probability-flow ODE (first order)."""
     t = check_times(times)
-    with progress_bar(len(t) - 1, progress, "euler") as bar:
-        for i in range(len(t) - 1):
-            x = x + (t[i + 1] - t[i]) * pf_velocity(model, sde, x, t[i])
-            if callback is not None:
-                callback({"i": i, "t": float(t[i + 1]), "x": x})
-            bar.update()
-    return x
+
+    def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return x + (t[i + 1] - t[i]) * pf_velocity(model, sde, x, t[i]), {}
+
+    return run_steps(step, x, t, callback=callback, progress=progress, desc="euler")
 
 
 @torch.no_grad()
@@ -51,19 +49,16 @@ def heun_ode(
     """Heun's method (explicit trapezoid, second order). A step that ends at t = 0 is an Euler step,
     so the score is never evaluated at t = 0, where λ = 0 (as in EDM's sampler)."""
     t = check_times(times)
-    with progress_bar(len(t) - 1, progress, "heun") as bar:
-        for i in range(len(t) - 1):
-            h = t[i + 1] - t[i]
-            d = pf_velocity(model, sde, x, t[i])
-            x_euler = x + h * d
-            if t[i + 1] > 0:
-                x = x + 0.5 * h * (d + pf_velocity(model, sde, x_euler, t[i + 1]))
-            else:
-                x = x_euler
-            if callback is not None:
-                callback({"i": i, "t": float(t[i + 1]), "x": x})
-            bar.update()
-    return x
+
+    def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        h = t[i + 1] - t[i]
+        d = pf_velocity(model, sde, x, t[i])
+        x_euler = x + h * d
+        if t[i + 1] > 0:
+            return x + 0.5 * h * (d + pf_velocity(model, sde, x_euler, t[i + 1])), {}
+        return x_euler, {}
+
+    return run_steps(step, x, t, callback=callback, progress=progress, desc="heun")
 
 
 @torch.no_grad()

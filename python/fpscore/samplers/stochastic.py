@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .._torch import torch
-from ._common import Callback, Score, batch_time, bcast, check_times, g2, progress_bar
+from ._common import Callback, Score, batch_time, bcast, check_times, g2, run_steps
 
 
 def _normal(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -30,17 +30,16 @@ def euler_maruyama(
     the mean, as score_sde does).
     """
     t = check_times(times)
-    with progress_bar(len(t) - 1, progress, "euler-maruyama") as bar:
-        for i in range(len(t) - 1):
-            delta = t[i] - t[i + 1]
-            tb = batch_time(t[i], x)
-            x = x - (sde.drift(x, tb) - g2(sde, tb, x) * model(x, tb)) * delta
-            if i < len(t) - 2:
-                x = x + bcast(sde.g(tb), x) * math.sqrt(delta) * _normal(x, generator)
-            if callback is not None:
-                callback({"i": i, "t": float(t[i + 1]), "x": x})
-            bar.update()
-    return x
+
+    def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        delta = t[i] - t[i + 1]
+        tb = batch_time(t[i], x)
+        x = x - (sde.drift(x, tb) - g2(sde, tb, x) * model(x, tb)) * delta
+        if i < len(t) - 2:
+            x = x + bcast(sde.g(tb), x) * math.sqrt(delta) * _normal(x, generator)
+        return x, {}
+
+    return run_steps(step, x, t, callback=callback, progress=progress, desc="euler-maruyama")
 
 
 @torch.no_grad()
@@ -64,18 +63,17 @@ def ddpm_ancestral(
     is score_sde's ancestral step x + (λ_t² − λ_s²)·s + noise. A step to s = 0 returns α₀·x̂₀.
     """
     t = check_times(times)
-    with progress_bar(len(t) - 1, progress, "ancestral") as bar:
-        for i in range(len(t) - 1):
-            tb, sb = batch_time(t[i], x), batch_time(t[i + 1], x)
-            alpha_t, alpha_s = bcast(sde.alpha(tb), x), bcast(sde.alpha(sb), x)
-            lam2_t, lam2_s = bcast(sde.marginal_std(tb), x) ** 2, bcast(sde.marginal_std(sb), x) ** 2
-            x0_hat = (x + lam2_t * model(x, tb)) / alpha_t
-            a = alpha_t / alpha_s
-            b2 = lam2_t - a**2 * lam2_s
-            mean = (a * lam2_s / lam2_t) * x + (alpha_s * b2 / lam2_t) * x0_hat
-            var = (b2 * lam2_s / lam2_t).clamp_min(0.0)
-            x = mean + var.sqrt() * _normal(x, generator) if t[i + 1] > 0 else mean
-            if callback is not None:
-                callback({"i": i, "t": float(t[i + 1]), "x": x, "denoised": x0_hat})
-            bar.update()
-    return x
+
+    def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        tb, sb = batch_time(t[i], x), batch_time(t[i + 1], x)
+        alpha_t, alpha_s = bcast(sde.alpha(tb), x), bcast(sde.alpha(sb), x)
+        lam2_t, lam2_s = bcast(sde.marginal_std(tb), x) ** 2, bcast(sde.marginal_std(sb), x) ** 2
+        x0_hat = (x + lam2_t * model(x, tb)) / alpha_t
+        a = alpha_t / alpha_s
+        b2 = lam2_t - a**2 * lam2_s
+        mean = (a * lam2_s / lam2_t) * x + (alpha_s * b2 / lam2_t) * x0_hat
+        var = (b2 * lam2_s / lam2_t).clamp_min(0.0)
+        x = mean + var.sqrt() * _normal(x, generator) if t[i + 1] > 0 else mean
+        return x, {"denoised": x0_hat}
+
+    return run_steps(step, x, t, callback=callback, progress=progress, desc="ancestral")
