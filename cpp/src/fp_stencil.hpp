@@ -15,9 +15,9 @@ enum Neighbour { kCentre = 0, kEast = 1, kWest = 2, kSouth = 3, kNorth = 4, kNei
 
 class Stencil {
 public:
+    // Only the grid's shape is used: one stencil serves every spacing h.
     Stencil(const Grid& grid, Boundary boundary);
 
-    const Grid& grid() const { return grid_; }
     Boundary boundary() const { return boundary_; }
     CsrView pattern() const { return {grid_.size(), indptr_.data(), indices_.data()}; }
     const std::vector<offset_t>& indptr() const { return indptr_; }
