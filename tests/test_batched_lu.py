@@ -128,3 +128,9 @@ def test_dense_front_path_reports_singular_member():
     bad.data = data[1].copy()
     with pytest.raises(fpscore.SingularMatrixError, match=f"row {row}"):
         fpscore.SparseLU(bad)
+
+
+@pytest.mark.parametrize(("batch", "lanes"), [(1, 4), (4, 4), (5, 8), (12, 8)])
+def test_small_batches_use_narrow_packs(batch, lanes):
+    mats, _ = _fp_batch((6, 7), "zero", "central", batch, seed=3)
+    assert fpscore.BatchedLU(mats[0], batch).lanes == lanes

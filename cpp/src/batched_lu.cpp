@@ -9,33 +9,29 @@
 
 namespace fpscore {
 
-namespace {
-constexpr index_t L = PackedLU::kLanes;
-}
-
 BatchedLU::BatchedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t batch, int threads, double pivot_tolerance)
     : symbolic_(std::move(symbolic)), batch_(batch) {
     if (!symbolic_) throw std::invalid_argument("BatchedLU needs a symbolic analysis, got null");
     if (batch < 1) throw std::invalid_argument("batch must be >= 1, got " + std::to_string(batch));
     if (threads < 0) throw std::invalid_argument("threads must be >= 0, got " + std::to_string(threads));
-    const index_t packs = (batch + L - 1) / L;
-    threads_ = detail::thread_count(threads, packs);
-    packs_.reserve(static_cast<size_t>(packs));
-    for (index_t k = 0; k < packs; ++k) packs_.emplace_back(symbolic_, pivot_tolerance);
+    plan_ = plan_packs(batch);
+    threads_ = detail::thread_count(threads, static_cast<index_t>(plan_.size()));
+    packs_.reserve(plan_.size());
+    for (const Pack& p : plan_) packs_.emplace_back(symbolic_, p.lanes, pivot_tolerance);
 }
 
 void BatchedLU::factor(const double* values) {
     factored_ = false;
     const auto nnz = static_cast<size_t>(symbolic_->nnz_matrix());
     auto factor_pack = [&](index_t k) {
-        const index_t first = k * L, count = std::min(L, batch_ - first);
-        const double* lanes[L];
-        for (index_t l = 0; l < count; ++l) lanes[l] = values + static_cast<size_t>(first + l) * nnz;
+        const Pack& p = plan_[static_cast<size_t>(k)];
+        const double* lanes[PackedLU::kMaxLanes];
+        for (index_t l = 0; l < p.count; ++l) lanes[l] = values + static_cast<size_t>(p.first + l) * nnz;
         PackedLU& pack = packs_[static_cast<size_t>(k)];
         try {
-            pack.factor(lanes, count);
+            pack.factor(lanes, p.count);
         } catch (const SingularMatrixError& e) {
-            throw SingularMatrixError("batch member " + std::to_string(first + pack.failed_lane()) + ": " + e.what());
+            throw SingularMatrixError("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
         }
     };
     detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] { return factor_pack; });
@@ -47,14 +43,20 @@ void BatchedLU::solve(double* b) const {
     const auto n = static_cast<size_t>(symbolic_->n());
     auto make_worker = [&] {
         // Per-thread interleaved right-hand sides and workspace.
-        return [&, x = std::vector<double>(n * L), work = std::vector<double>(n * L)](index_t k) mutable {
-            const index_t first = k * L, count = std::min(L, batch_ - first);
+        const size_t size = n * PackedLU::kMaxLanes;
+        return [&, x = aligned_vector<double>(size), work = aligned_vector<double>(size)](index_t k) mutable {
+            const Pack& p = plan_[static_cast<size_t>(k)];
+            const auto L = static_cast<size_t>(p.lanes);
             std::fill(x.begin(), x.end(), 0.0);
-            for (index_t l = 0; l < count; ++l)
-                for (size_t i = 0; i < n; ++i) x[i * L + l] = b[(first + l) * n + i];
+            for (index_t l = 0; l < p.count; ++l) {
+                const double* src = b + static_cast<size_t>(p.first + l) * n;
+                for (size_t i = 0; i < n; ++i) x[i * L + l] = src[i];
+            }
             packs_[static_cast<size_t>(k)].solve(x.data(), work.data());
-            for (index_t l = 0; l < count; ++l)
-                for (size_t i = 0; i < n; ++i) b[(first + l) * n + i] = x[i * L + l];
+            for (index_t l = 0; l < p.count; ++l) {
+                double* dst = b + static_cast<size_t>(p.first + l) * n;
+                for (size_t i = 0; i < n; ++i) dst[i] = x[i * L + l];
+            }
         };
     };
     detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, make_worker);

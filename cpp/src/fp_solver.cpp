@@ -20,8 +20,8 @@
 namespace fpscore {
 namespace {
 
-using detail::kLanes;
 using detail::kNeighbours;
+constexpr index_t kMaxLanes = PackedLU::kMaxLanes;
 using detail::Stencil;
 
 void require(bool ok, const std::string& message) {
@@ -101,21 +101,21 @@ constexpr double kStaleContraction = 0.1;  // measured: fewer iterations than 0.
     throw ConvergenceError(msg.str());
 }
 
-// Solves up to kLanes batch members together, their fields interleaved lane-wise.
+// Solves up to `lanes` batch members together, their fields interleaved lane-wise.
 class PackSolver {
 public:
     PackSolver(const Stencil& stencil, std::shared_ptr<const SymbolicLU> symbolic, const FPProblem& pb,
-               const FPOptions& opt)
-        : stencil_(stencil), pb_(pb), opt_(opt), lu_(std::move(symbolic)) {
+               const FPOptions& opt, index_t lanes)
+        : stencil_(stencil), pb_(pb), opt_(opt), lu_(std::move(symbolic), lanes), lanes_(lanes) {
         const auto& slots = stencil.slots();
         const auto& to_factor = lu_.symbolic().matrix_to_factor();
         positions_.resize(slots.size());
         for (size_t k = 0; k < slots.size(); ++k)
             positions_[k] = slots[k] < 0 ? -1 : to_factor[static_cast<size_t>(slots[k])];
         cells_ = pb.grid.size();
-        const auto field = static_cast<size_t>(cells_) * kLanes;
+        const auto field = static_cast<size_t>(cells_) * lanes_;
         for (auto* v : {&prev_, &older_, &oldest_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
-        padded_.assign(static_cast<size_t>(pb.grid.padded_size()) * kLanes, 0.0);
+        padded_.assign(static_cast<size_t>(pb.grid.padded_size()) * lanes_, 0.0);
         if (opt.iteration == Iteration::Policy) old_.assign(static_cast<size_t>(pb.n_steps + 1) * field, 0.0);
     }
 
@@ -134,32 +134,33 @@ public:
 
 private:
     index_t member(index_t lane) const { return first_ + std::min(lane, count_ - 1); }
+    size_t at(index_t node, index_t lane) const { return static_cast<size_t>(node) * lanes_ + lane; }
     double* level(double* m, index_t n, index_t lane) const {
         return m + (static_cast<size_t>(n) * pb_.batch + member(lane)) * cells_;
     }
     // Level n of the pack's members from m into an interleaved field (unused lanes copy lane 0).
     void gather(double* m, index_t n, double* field) const {
-        for (index_t l = 0; l < kLanes; ++l) {
+        for (index_t l = 0; l < lanes_; ++l) {
             const double* src = level(m, n, l);
-            for (index_t p = 0; p < cells_; ++p) field[static_cast<size_t>(p) * kLanes + l] = src[p];
+            for (index_t p = 0; p < cells_; ++p) field[at(p, l)] = src[p];
         }
     }
     void scatter(const double* field, double* m, index_t n) const {
         for (index_t l = 0; l < count_; ++l) {
             double* dst = level(m, n, l);
-            for (index_t p = 0; p < cells_; ++p) dst[p] = field[static_cast<size_t>(p) * kLanes + l];
+            for (index_t p = 0; p < cells_; ++p) dst[p] = field[at(p, l)];
         }
     }
 
     // delta = F⁻¹ (b − A(lag)·lag) for step n from prev; refactorises F first when stale.
     void correction(index_t n, const double* prev, const double* lag, double* speed) {
-        const double* ghosts[kLanes];
+        const double* ghosts[kMaxLanes];
         if (pb_.ghosts != nullptr) {
             const auto ring = static_cast<size_t>(pb_.grid.padded_size());
-            for (index_t l = 0; l < kLanes; ++l)
+            for (index_t l = 0; l < lanes_; ++l)
                 ghosts[l] = pb_.ghosts + (static_cast<size_t>(n) * pb_.batch + member(l)) * ring;
         }
-        stencil_.pad_lanes(lag, pb_.ghosts ? ghosts : nullptr, kLanes, padded_.data());
+        stencil_.pad_lanes(lag, pb_.ghosts ? ghosts : nullptr, lanes_, padded_.data());
         const auto cells = static_cast<size_t>(cells_);
         detail::StepInputs in;
         in.padded_lag = padded_.data();
@@ -177,7 +178,7 @@ private:
             std::fill(lu_.values().begin(), lu_.values().end(), 0.0);
             out.values = lu_.values().data();
         }
-        detail::assemble_lanes(pb_.grid, opt_.scheme, in, out);
+        detail::assemble_lanes(pb_.grid, opt_.scheme, lanes_, in, out);
         if (refactor) {
             lu_.factor_assembled(count_);
             stale_ = false;
@@ -193,8 +194,8 @@ private:
                 lag_[k] = n >= 3   ? 3.0 * (prev_[k] - older_[k]) + oldest_[k]
                           : n == 2 ? 2.0 * prev_[k] - older_[k]
                                    : prev_[k];
-            bool done[kLanes] = {};
-            double last_change[kLanes] = {}, speed[kLanes] = {};
+            bool done[kMaxLanes] = {};
+            double last_change[kMaxLanes] = {}, speed[kMaxLanes] = {};
             index_t remaining = count_;
             for (int k = 1; remaining > 0; ++k) {
                 if (k > opt_.max_iter) {
@@ -207,8 +208,8 @@ private:
                     if (done[l]) continue;
                     double change = 0.0, scale = 0.0;
                     for (index_t p = 0; p < cells_; ++p) {
-                        double& x = lag_[static_cast<size_t>(p) * kLanes + l];
-                        const double d = delta_[static_cast<size_t>(p) * kLanes + l];
+                        double& x = lag_[at(p, l)];
+                        const double d = delta_[at(p, l)];
                         x += d;
                         change = std::max(change, std::abs(d));
                         scale = std::max(scale, std::abs(x));
@@ -238,25 +239,25 @@ private:
         const index_t N = pb_.n_steps;
         const size_t field = prev_.size();
         for (index_t n = 0; n <= N; ++n) std::copy(prev_.begin(), prev_.end(), old_.begin() + n * field);
-        bool done[kLanes] = {};
-        double last_change[kLanes] = {}, speed[kLanes] = {};
-        index_t worst_step[kLanes] = {}, remaining = count_;
+        bool done[kMaxLanes] = {};
+        double last_change[kMaxLanes] = {}, speed[kMaxLanes] = {};
+        index_t worst_step[kMaxLanes] = {}, remaining = count_;
         for (int sweep = 1; remaining > 0; ++sweep) {
             if (sweep > opt_.max_iter) {
                 for (index_t l = 0; l < count_; ++l)
                     if (!done[l]) fail(pb_, opt_, member(l), worst_step[l], last_change[l], speed[l], true);
             }
-            double change[kLanes] = {}, scale[kLanes] = {};
+            double change[kMaxLanes] = {}, scale[kMaxLanes] = {};
             std::copy(old_.begin(), old_.begin() + field, lag_.begin());  // level 0 is fixed
             for (index_t n = 1; n <= N; ++n) {
                 const double* lagged = old_.data() + n * field;
-                double step_speed[kLanes];
+                double step_speed[kMaxLanes];
                 correction(n, lag_.data(), lagged, step_speed);  // lag_ holds the new level n-1
                 for (size_t k = 0; k < field; ++k) work_[k] = lagged[k] + delta_[k];
                 for (index_t l = 0; l < count_; ++l) {
                     double c = 0.0;
                     for (index_t p = 0; p < cells_; ++p) {
-                        const size_t k = static_cast<size_t>(p) * kLanes + l;
+                        const size_t k = at(p, l);
                         c = std::max(c, std::abs(work_[k] - lagged[k]));
                         scale[l] = std::max(scale[l], std::abs(work_[k]));
                     }
@@ -280,7 +281,7 @@ private:
                     for (index_t n = 1; n <= N; ++n) {
                         const double* src = old_.data() + n * field;
                         double* dst = level(m, n, l);
-                        for (index_t p = 0; p < cells_; ++p) dst[p] = src[static_cast<size_t>(p) * kLanes + l];
+                        for (index_t p = 0; p < cells_; ++p) dst[p] = src[at(p, l)];
                     }
                 }
             }
@@ -291,10 +292,11 @@ private:
     const FPProblem& pb_;
     const FPOptions& opt_;
     PackedLU lu_;
+    index_t lanes_;
     std::vector<offset_t> positions_;
     index_t cells_ = 0, first_ = 0, count_ = 0;
     bool stale_ = true;
-    std::vector<double> prev_, older_, oldest_, lag_, delta_, work_, padded_, old_;
+    aligned_vector<double> prev_, older_, oldest_, lag_, delta_, work_, padded_, old_;
 };
 
 // The stencil and symbolic factorisation of a (grid, boundary) pair, kept for later calls:
@@ -344,11 +346,16 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, const FPOpti
     std::vector<int> member_iterations(static_cast<size_t>(B) * N, 0);
     std::copy_n(m0, static_cast<size_t>(B) * cells, sol.m.data());
 
-    // Packs are fixed runs of kLanes members, so results do not depend on the thread count.
-    const index_t packs = (B + kLanes - 1) / kLanes;
-    detail::parallel_for(packs, detail::thread_count(opt.threads, packs), [&] {
-        return [&, solver = std::make_unique<PackSolver>(stencil, symbolic, pb, opt)](index_t k) {
-            solver->solve(k * kLanes, std::min(kLanes, B - k * kLanes), sol.m.data(), member_iterations.data());
+    // Packs depend only on B (plan_packs), so results do not depend on the thread count.
+    const std::vector<Pack> packs = plan_packs(B);
+    const auto pack_count = static_cast<index_t>(packs.size());
+    detail::parallel_for(pack_count, detail::thread_count(opt.threads, pack_count), [&] {
+        // One solver per lane count, made when a pack of that width first comes along.
+        return [&, wide = std::unique_ptr<PackSolver>(), narrow = std::unique_ptr<PackSolver>()](index_t k) mutable {
+            const Pack& p = packs[static_cast<size_t>(k)];
+            auto& solver = p.lanes == PackedLU::kMaxLanes ? wide : narrow;
+            if (!solver) solver = std::make_unique<PackSolver>(stencil, symbolic, pb, opt, p.lanes);
+            solver->solve(p.first, p.count, sol.m.data(), member_iterations.data());
         };
     });
 
@@ -387,9 +394,10 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
     sys.data.assign(sys.indices.size(), 0.0);
     sys.rhs.assign(static_cast<size_t>(grid.size()), 0.0);
     // The lane kernels on one field: lane 0 carries it, the others are copies.
+    constexpr index_t kLanes = PackedLU::kNarrowLanes;
     const auto cells = static_cast<size_t>(grid.size());
-    std::vector<double> lag(cells * kLanes), prev(cells * kLanes), rhs(cells * kLanes);
-    std::vector<double> values(sys.data.size() * kLanes, 0.0), padded(static_cast<size_t>(grid.padded_size()) * kLanes);
+    aligned_vector<double> lag(cells * kLanes), prev(cells * kLanes), rhs(cells * kLanes);
+    aligned_vector<double> values(sys.data.size() * kLanes, 0.0), padded(static_cast<size_t>(grid.padded_size()) * kLanes);
     for (size_t p = 0; p < cells; ++p)
         for (index_t l = 0; l < kLanes; ++l) {
             lag[p * kLanes + l] = m_lag[p];
@@ -411,7 +419,7 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
     out.values = values.data();
     out.rhs = rhs.data();
     out.speed = speed;
-    detail::assemble_lanes(grid, scheme, in, out);
+    detail::assemble_lanes(grid, scheme, kLanes, in, out);
     for (size_t p = 0; p < sys.data.size(); ++p) sys.data[p] = values[p * kLanes];
     for (size_t p = 0; p < cells; ++p) sys.rhs[p] = rhs[p * kLanes];
     return sys;

@@ -123,12 +123,11 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
     const index_t n = sym.n();
 
     // Row norms of A (fill entries are still zero).
-    for (index_t i = 0; i < n; ++i)
-        for (index_t l = 0; l < L; ++l) {
-            double m = 0.0;
-            for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) m = std::max(m, std::abs(lu[p * L + l]));
-            ws.norms[static_cast<offset_t>(i) * L + l] = m;
-        }
+    for (index_t i = 0; i < n; ++i) {
+        V m{};
+        for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) m = Ops::max_abs(m, Ops::load(lu + p * L));
+        Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
+    }
 
     for (index_t J = 0; J < plan.supernodes; ++J) {
         const index_t j0 = plan.start[J], s = plan.start[J + 1] - j0, t = plan.tail[J], f = s + t;

@@ -1,11 +1,12 @@
 // Interleaved numeric LU: the same multifrontal elimination as SparseLU, with every
-// scalar operation widened to kLanes matrices.
+// scalar operation widened to the lanes of a pack.
 #include "fpscore/packed_lu.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 #include "format.hpp"
 #include "multifrontal.hpp"
@@ -17,28 +18,58 @@
 namespace fpscore {
 namespace {
 
-constexpr index_t L = PackedLU::kLanes;
-
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
-                                   double tolerance, index_t active) {
+template <int L>
+FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, double* lu, double* inv_piv,
+                                                 detail::FrontWorkspace ws, double tolerance, index_t active) {
     if (sym.multifrontal()) return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
     return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active);
 }
 
+// One clone set per lane count (target_clones does not apply to templates).
 FPSCORE_SIMD_CLONES
-void solve_kernel(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
-    detail::substitute<L>(sym, lu, inv_piv, x);
+detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, double* lu, double* inv_piv,
+                                          detail::FrontWorkspace ws, double tolerance, index_t active) {
+    return factor_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, ws, tolerance, active);
+}
+
+FPSCORE_SIMD_CLONES
+detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, double* lu, double* inv_piv,
+                                        detail::FrontWorkspace ws, double tolerance, index_t active) {
+    return factor_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, ws, tolerance, active);
+}
+
+FPSCORE_SIMD_CLONES
+void solve_kernel_narrow(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
+    detail::substitute<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x);
+}
+
+FPSCORE_SIMD_CLONES
+void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
+    detail::substitute<PackedLU::kMaxLanes>(sym, lu, inv_piv, x);
 }
 
 }  // namespace
 
-PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tolerance)
-    : symbolic_(std::move(symbolic)), pivot_tolerance_(pivot_tolerance) {
+std::vector<Pack> plan_packs(index_t members) {
+    if (members < 0) throw std::invalid_argument("plan_packs needs members >= 0, got " + std::to_string(members));
+    std::vector<Pack> packs;
+    for (index_t first = 0; first < members; first += PackedLU::kMaxLanes) {
+        const index_t count = std::min(PackedLU::kMaxLanes, members - first);
+        packs.push_back({first, count, count <= PackedLU::kNarrowLanes ? PackedLU::kNarrowLanes : PackedLU::kMaxLanes});
+    }
+    return packs;
+}
+
+PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, double pivot_tolerance)
+    : symbolic_(std::move(symbolic)), lanes_(lanes), pivot_tolerance_(pivot_tolerance) {
     if (!symbolic_) throw std::invalid_argument("PackedLU needs a symbolic analysis, got null");
+    if (lanes != kMaxLanes && lanes != kNarrowLanes)
+        throw std::invalid_argument("PackedLU lanes must be " + std::to_string(kNarrowLanes) + " or " +
+                                    std::to_string(kMaxLanes) + ", got " + std::to_string(lanes));
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     const auto n = static_cast<size_t>(symbolic_->n());
+    const auto L = static_cast<size_t>(lanes_);
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()) * L, 0.0);
     inv_pivots_.assign(n * L, 0.0);
     row_norms_.assign(n * L, 0.0);
@@ -48,25 +79,33 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
 }
 
 void PackedLU::factor(const double* const* a_values, index_t active) {
-    if (active < 1 || active > L)
-        throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(L) + "]");
+    if (active < 1 || active > lanes_)
+        throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     std::fill(values_.begin(), values_.end(), 0.0);
     const auto& map = symbolic_->matrix_to_factor();
-    for (index_t l = 0; l < active; ++l)
-        for (size_t p = 0; p < map.size(); ++p) values_[map[p] * L + l] += a_values[l][p];
+    const offset_t L = lanes_;
+    for (index_t l = 0; l < active; ++l) {
+        const double* a = a_values[l];
+        for (size_t p = 0; p < map.size(); ++p) values_[map[p] * L + l] += a[p];
+    }
     factor_assembled(active);
 }
 
 void PackedLU::factor_assembled(index_t active) {
-    if (active < 1 || active > L)
-        throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(L) + "]");
+    if (active < 1 || active > lanes_)
+        throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     factored_ = false;
-    const size_t count = values_.size() / L;
-    for (size_t p = 0; p < count; ++p)
-        for (index_t l = active; l < L; ++l) values_[p * L + l] = values_[p * L];
+    const offset_t L = lanes_;
+    if (active < lanes_) {
+        const auto count = static_cast<offset_t>(values_.size()) / L;
+        for (offset_t p = 0; p < count; ++p)
+            for (offset_t l = active; l < L; ++l) values_[p * L + l] = values_[p * L];
+    }
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
-    const detail::PivotFailure bad = factor_kernel(*symbolic_, values_.data(), inv_pivots_.data(), ws,
-                                                   pivot_tolerance_, active);
+    const detail::PivotFailure bad =
+        lanes_ == kMaxLanes
+            ? factor_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_, active)
+            : factor_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_, active);
     if (bad.row < 0) {
         factored_ = true;
         return;
@@ -83,12 +122,14 @@ void PackedLU::factor_assembled(index_t active) {
 void PackedLU::solve(double* x, double* work) const {
     if (!factored_) throw std::invalid_argument("PackedLU::solve called before a successful factor");
     const index_t n = symbolic_->n();
+    const offset_t L = lanes_;
     const index_t* perm = symbolic_->permutation().data();
-    for (index_t i = 0; i < n; ++i)
-        std::copy_n(x + static_cast<offset_t>(perm[i]) * L, L, work + static_cast<offset_t>(i) * L);
-    solve_kernel(*symbolic_, values_.data(), inv_pivots_.data(), work);
-    for (index_t i = 0; i < n; ++i)
-        std::copy_n(work + static_cast<offset_t>(i) * L, L, x + static_cast<offset_t>(perm[i]) * L);
+    for (index_t i = 0; i < n; ++i) std::copy_n(x + perm[i] * L, L, work + i * L);
+    if (lanes_ == kMaxLanes)
+        solve_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), work);
+    else
+        solve_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), work);
+    for (index_t i = 0; i < n; ++i) std::copy_n(work + i * L, L, x + perm[i] * L);
 }
 
 }  // namespace fpscore

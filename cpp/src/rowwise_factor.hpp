@@ -14,6 +14,34 @@
 
 namespace fpscore::detail {
 
+// w[cols[j]] −= Σ_r w[k + r] · U(k + r)[tail j] for R consecutive rows of one supernode
+// (their tails coincide), with w[cols[j]] read and written once per j.
+template <int L, int R>
+FPSCORE_INLINE void update_tail(const double* FPSCORE_RESTRICT lu, const offset_t* diag, index_t b, index_t k,
+                                const index_t* cols, offset_t len, double* FPSCORE_RESTRICT w) {
+    using Ops = LaneOps<L>;
+    using V = typename Ops::V;
+    V l[R];
+    const double* u[R];
+    for (int r = 0; r < R; ++r) {
+        l[r] = Ops::load(w + static_cast<offset_t>(k + r) * L);
+        u[r] = lu + (diag[k + r] + (b - k - r)) * L;
+    }
+    for (offset_t j = 0; j < len; ++j) {
+        double* wc = w + static_cast<offset_t>(cols[j]) * L;
+        const offset_t o = j * L;
+        V x = l[0] * Ops::load(u[0] + o);
+        if constexpr (R >= 2) x += l[1] * Ops::load(u[1] + o);
+        if constexpr (R >= 4) x += l[2] * Ops::load(u[2] + o) + l[3] * Ops::load(u[3] + o);
+        if constexpr (R >= 8) {
+            const V y = (l[4] * Ops::load(u[4] + o) + l[5] * Ops::load(u[5] + o)) +
+                        (l[6] * Ops::load(u[6] + o) + l[7] * Ops::load(u[7] + o));
+            x += y;
+        }
+        Ops::store(wc, Ops::load(wc) - x);
+    }
+}
+
 template <int L>
 FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
                                     const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w) {
@@ -33,31 +61,10 @@ FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b,
     const offset_t len = row_ptr[a + 1] - tail;
     const index_t* cols = sym.cols().data() + tail;
     index_t k = a;
-    for (; k + 8 <= b; k += 8) {
-        V l[8];
-        const double* u[8];
-        for (int r = 0; r < 8; ++r) {
-            l[r] = Ops::load(wv(k + r));
-            u[r] = lu + (diag[k + r] + (b - k - r)) * L;
-        }
-        for (offset_t j = 0; j < len; ++j) {
-            double* wc = wv(cols[j]);
-            const offset_t o = j * L;
-            const V x = (l[0] * Ops::load(u[0] + o) + l[1] * Ops::load(u[1] + o)) +
-                        (l[2] * Ops::load(u[2] + o) + l[3] * Ops::load(u[3] + o));
-            const V y = (l[4] * Ops::load(u[4] + o) + l[5] * Ops::load(u[5] + o)) +
-                        (l[6] * Ops::load(u[6] + o) + l[7] * Ops::load(u[7] + o));
-            Ops::store(wc, Ops::load(wc) - (x + y));
-        }
-    }
-    for (; k < b; ++k) {
-        const V lk = Ops::load(wv(k));
-        const double* u = lu + (diag[k] + (b - k)) * L;
-        for (offset_t j = 0; j < len; ++j) {
-            double* wc = wv(cols[j]);
-            Ops::store(wc, Ops::load(wc) - lk * Ops::load(u + j * L));
-        }
-    }
+    for (; k + 8 <= b; k += 8) update_tail<L, 8>(lu, diag, b, k, cols, len, w);
+    if (k + 4 <= b) update_tail<L, 4>(lu, diag, b, k, cols, len, w), k += 4;
+    if (k + 2 <= b) update_tail<L, 2>(lu, diag, b, k, cols, len, w), k += 2;
+    if (k < b) update_tail<L, 1>(lu, diag, b, k, cols, len, w);
 }
 
 // Factorises `lu` in place (element stride L); w (n · L) must be zero and is left zero.
@@ -72,12 +79,14 @@ FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCOR
     const index_t* supernode_end = sym.supernode_end().data();
     for (index_t i = 0; i < sym.n(); ++i) {
         const offset_t begin = row_ptr[i], mid = diag[i], end = row_ptr[i + 1];
-        double norm[L] = {};
+        typename Ops::V norm_v{};
         for (offset_t p = begin; p < end; ++p) {
-            double* wc = w + static_cast<offset_t>(cols[p]) * L;
-            Ops::store(wc, Ops::load(lu + p * L));
-            for (index_t l = 0; l < L; ++l) norm[l] = std::max(norm[l], std::abs(lu[p * L + l]));
+            const auto v = Ops::load(lu + p * L);
+            Ops::store(w + static_cast<offset_t>(cols[p]) * L, v);
+            norm_v = Ops::max_abs(norm_v, v);
         }
+        double norm[L];
+        Ops::store(norm, norm_v);
         for (offset_t p = begin; p < mid;) {  // whole supernodes, then the start of i's own one
             const index_t a = cols[p];
             const index_t b = std::min(supernode_end[a], i);

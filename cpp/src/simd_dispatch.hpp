@@ -4,6 +4,9 @@
 // one at load time, so no -march=native is needed.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FPSCORE_NO_DISPATCH) && \
     defined(__ELF__)
 #define FPSCORE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -46,6 +49,11 @@ struct LaneOps {
     using V = typename LaneVector<L>::type;
     static FPSCORE_INLINE V load(const double* p) { return load_lanes<L>(p); }
     static FPSCORE_INLINE void store(double* p, V v) { store_lanes<L>(p, v); }
+    // max(m, |x|) lane by lane.
+    static FPSCORE_INLINE V max_abs(V m, V x) {
+        const V a = x < 0.0 ? -x : x;
+        return a > m ? a : m;
+    }
 };
 
 template <>
@@ -53,6 +61,7 @@ struct LaneOps<1> {
     using V = double;
     static FPSCORE_INLINE V load(const double* p) { return *p; }
     static FPSCORE_INLINE void store(double* p, V v) { *p = v; }
+    static FPSCORE_INLINE V max_abs(V m, V x) { return std::max(m, std::abs(x)); }
 };
 
 }  // namespace fpscore::detail

@@ -252,7 +252,12 @@ PYBIND11_MODULE(_core, m) {
         .def("solve", &PyBatchedLU::solve, py::arg("b"))
         .def_property_readonly("batch", [](const PyBatchedLU& s) { return s.lu().batch(); })
         .def_property_readonly("threads", [](const PyBatchedLU& s) { return s.lu().threads(); })
-        .def_property_readonly("lanes", [](const PyBatchedLU&) { return PackedLU::kLanes; })
+        .def_property_readonly("lanes",
+                               [](const PyBatchedLU& s) {
+                                   index_t widest = 0;
+                                   for (const Pack& p : s.lu().packs()) widest = std::max(widest, p.lanes);
+                                   return widest;
+                               })
         .def_property_readonly("nnz", [](const PyBatchedLU& s) { return s.lu().symbolic().nnz_factors(); })
         .def_property_readonly("factor_flops", [](const PyBatchedLU& s) { return s.lu().symbolic().factor_flops(); })
         .def_property_readonly("ordering", [](const PyBatchedLU& s) { return to_string(s.lu().symbolic().ordering()); });

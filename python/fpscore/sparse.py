@@ -174,6 +174,11 @@ class BatchedLU:
         return int(self._lu.nnz)
 
     @property
+    def lanes(self) -> int:
+        """Matrices per SIMD pack: 8, or 4 when the batch has at most four members."""
+        return int(self._lu.lanes)
+
+    @property
     def ordering(self) -> str:
         return str(self._lu.ordering)
 

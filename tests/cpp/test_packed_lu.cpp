@@ -12,11 +12,11 @@ using namespace fpscore;
 
 namespace {
 
-constexpr index_t L = PackedLU::kLanes;
+constexpr index_t L = PackedLU::kMaxLanes;
 
 // Each lane holds a different matrix with the same pattern; every lane must match
 // the single-matrix factorisation to round-off and solve its own system.
-void lanes_match_single_factorisations() {
+void lanes_match_single_factorisations(index_t L) {
     for (const Ordering ord : {Ordering::Natural, Ordering::MinimumDegree, Ordering::NestedDissection}) {
         const TestCsr base = random_dominant(400, 5, 21);
         auto sym = std::make_shared<const SymbolicLU>(base.view(), ord);
@@ -26,7 +26,8 @@ void lanes_match_single_factorisations() {
             for (size_t p = 0; p < mats[l].data.size(); ++p) mats[l].data[p] *= 1.0 + 0.1 * l + 0.01 * std::sin(p + l);
             ptrs[l] = mats[l].data.data();
         }
-        PackedLU packed(sym);
+        PackedLU packed(sym, L);
+        CHECK(packed.lanes() == L);
         packed.factor(ptrs.data(), L);
         std::vector<double> x(static_cast<size_t>(base.n) * L), work(x.size());
         for (index_t i = 0; i < base.n; ++i)
@@ -54,9 +55,27 @@ void lanes_match_single_factorisations() {
     }
 }
 
+void packs_cover_the_batch() {
+    for (index_t members = 0; members <= 40; ++members) {
+        index_t next = 0;
+        for (const Pack& p : plan_packs(members)) {
+            CHECK(p.first == next);
+            CHECK(p.count >= 1 && p.count <= p.lanes);
+            CHECK(p.lanes == PackedLU::kMaxLanes || p.lanes == PackedLU::kNarrowLanes);
+            next += p.count;
+        }
+        CHECK(next == members);
+    }
+    CHECK(plan_packs(3).front().lanes == PackedLU::kNarrowLanes);
+    CHECK(plan_packs(11).back().lanes == PackedLU::kNarrowLanes);
+    CHECK(plan_packs(13).back().lanes == PackedLU::kMaxLanes);
+    CHECK_THROWS(std::invalid_argument, PackedLU(nullptr, 4));
+}
+
 void partial_pack_ignores_unused_lanes() {
     const TestCsr a = random_dominant(50, 3, 5);
     auto sym = std::make_shared<const SymbolicLU>(a.view());
+    CHECK_THROWS(std::invalid_argument, PackedLU(sym, 5));
     PackedLU packed(sym);
     const double* one[1] = {a.data.data()};
     packed.factor(one, 1);
@@ -135,7 +154,9 @@ void dense_fronts_solve_large_grids() {
 }  // namespace
 
 int main() {
-    lanes_match_single_factorisations();
+    lanes_match_single_factorisations(PackedLU::kMaxLanes);
+    lanes_match_single_factorisations(PackedLU::kNarrowLanes);
+    packs_cover_the_batch();
     partial_pack_ignores_unused_lanes();
     singular_lane_is_reported();
     dense_fronts_solve_large_grids();

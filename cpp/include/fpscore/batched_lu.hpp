@@ -1,5 +1,5 @@
 // LU factorisation and solves of a batch of matrices that share one sparsity pattern:
-// PackedLU packs of kLanes matrices, split across threads.
+// PackedLU packs of up to PackedLU::kMaxLanes matrices (plan_packs), split across threads.
 #pragma once
 
 #include <memory>
@@ -25,12 +25,14 @@ public:
     index_t batch() const { return batch_; }
     int threads() const { return threads_; }
     const SymbolicLU& symbolic() const { return *symbolic_; }
+    const std::vector<Pack>& packs() const { return plan_; }
     bool factored() const { return factored_; }
 
 private:
     std::shared_ptr<const SymbolicLU> symbolic_;
     index_t batch_;
     int threads_;
+    std::vector<Pack> plan_;
     std::vector<PackedLU> packs_;
     bool factored_ = false;
 };

@@ -1,6 +1,6 @@
 // Numeric LU of several matrices with one sparsity pattern at once.
 //
-// The values of kLanes matrices are interleaved (entry p of lane l at p * kLanes + l),
+// The values of `lanes` matrices are interleaved (entry p of lane l at p * lanes + l),
 // so every multiply-add of the elimination is one SIMD instruction across the lanes
 // and the index arrays of the symbolic plan are read once for all of them. This is
 // the path the Fokker–Planck solver takes: all channels, images, time steps and
@@ -10,21 +10,27 @@
 #include <memory>
 #include <vector>
 
+#include "fpscore/aligned_vector.hpp"
 #include "fpscore/sparse_lu.hpp"
 
 namespace fpscore {
 
 class PackedLU {
 public:
-    static constexpr index_t kLanes = 4;  // one AVX2 register of doubles; 8 measured slower
+    // Supported lane counts: one AVX-512 register of doubles, or one AVX2 register (for
+    // packs of at most four matrices, which would leave half of a wide register idle).
+    static constexpr index_t kMaxLanes = 8;
+    static constexpr index_t kNarrowLanes = 4;
 
-    explicit PackedLU(std::shared_ptr<const SymbolicLU> symbolic,
+    explicit PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes = kMaxLanes,
                       double pivot_tolerance = SparseLU::kDefaultPivotTolerance);
 
-    // Interleaved factor values, nnz_factors() * kLanes. To assemble directly: zero them,
-    // add entry p of lane l at matrix_to_factor()[p] * kLanes + l, then factor_assembled().
-    std::vector<double>& values() { return values_; }
-    const std::vector<double>& values() const { return values_; }
+    index_t lanes() const { return lanes_; }
+
+    // Interleaved factor values, nnz_factors() * lanes(). To assemble directly: zero them,
+    // add entry p of lane l at matrix_to_factor()[p] * lanes() + l, then factor_assembled().
+    aligned_vector<double>& values() { return values_; }
+    const aligned_vector<double>& values() const { return values_; }
 
     // Scatters lane l's values (CSR order of the analysed matrix) from a_values[l] for
     // l < active and factorises them.
@@ -32,10 +38,10 @@ public:
 
     // Factorises lanes [0, active) of values(); the other lanes are set to copies of lane 0
     // so that they stay finite. Throws SingularMatrixError naming the first bad lane.
-    void factor_assembled(index_t active = kLanes);
+    void factor_assembled(index_t active);
 
-    // Solves in place for x (n, kLanes) interleaved: column l is lane l's right-hand side.
-    // `work` needs n * kLanes entries.
+    // Solves in place for x (n, lanes()) interleaved: column l is lane l's right-hand side.
+    // `work` needs n * lanes() entries; both should be cache-line aligned for speed.
     void solve(double* x, double* work) const;
 
     const SymbolicLU& symbolic() const { return *symbolic_; }
@@ -45,14 +51,26 @@ public:
 
 private:
     std::shared_ptr<const SymbolicLU> symbolic_;
+    index_t lanes_;
     double pivot_tolerance_;
-    std::vector<double> values_;
-    std::vector<double> inv_pivots_;  // n * kLanes reciprocals of the pivots
-    std::vector<double> row_norms_;   // n * kLanes: row norms (dense fronts) or the dense work row
-    std::vector<double> front_;       // the dense front of one supernode
-    std::vector<double> arena_;       // Schur complements waiting for their parent
+    aligned_vector<double> values_;
+    aligned_vector<double> inv_pivots_;  // n * lanes reciprocals of the pivots
+    aligned_vector<double> row_norms_;   // n * lanes: row norms (dense fronts) or the dense work row
+    aligned_vector<double> front_;       // the dense front of one supernode
+    aligned_vector<double> arena_;       // Schur complements waiting for their parent
     index_t failed_lane_ = -1;
     bool factored_ = false;
 };
+
+// A run of batch members [first, first + count) factorised together in one PackedLU.
+struct Pack {
+    index_t first;
+    index_t count;
+    index_t lanes;
+};
+
+// Splits `members` into packs of PackedLU::kMaxLanes and, when at most kNarrowLanes
+// members are left over, a last narrow pack. The split depends only on `members`.
+std::vector<Pack> plan_packs(index_t members);
 
 }  // namespace fpscore

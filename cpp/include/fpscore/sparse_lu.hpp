@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "fpscore/aligned_vector.hpp"
 #include "fpscore/csr.hpp"
 #include "fpscore/ordering.hpp"
 
@@ -105,8 +106,8 @@ public:
 
     // For callers that assemble straight into the factor layout: zero the values,
     // add each entry at matrix_to_factor()[p] of values(), then call factor_assembled().
-    std::vector<double>& values() { return values_; }
-    const std::vector<double>& values() const { return values_; }
+    aligned_vector<double>& values() { return values_; }
+    const aligned_vector<double>& values() const { return values_; }
     void factor_assembled();
 
     // Solves A x = b in place for `nrhs` right-hand sides stored row-major as (n, nrhs).
@@ -122,11 +123,11 @@ public:
 private:
     std::shared_ptr<const SymbolicLU> symbolic_;
     double pivot_tolerance_;
-    std::vector<double> values_;
-    std::vector<double> row_norms_;  // row norms (dense fronts) or the dense work row (row-by-row)
-    std::vector<double> inv_pivots_; // reciprocal pivots
-    std::vector<double> front_;      // the dense front of one supernode
-    std::vector<double> arena_;      // Schur complements waiting for their parent
+    aligned_vector<double> values_;
+    aligned_vector<double> row_norms_;  // row norms (dense fronts) or the dense work row (row-by-row)
+    aligned_vector<double> inv_pivots_; // reciprocal pivots
+    aligned_vector<double> front_;      // the dense front of one supernode
+    aligned_vector<double> arena_;      // Schur complements waiting for their parent
     bool factored_ = false;
 };
 
