@@ -107,11 +107,6 @@ public:
     PackSolver(const Stencil& stencil, std::shared_ptr<const SymbolicLU> symbolic, const FPProblem& pb,
                const FPOptions& opt, index_t lanes)
         : stencil_(stencil), pb_(pb), opt_(opt), lu_(std::move(symbolic), lanes), lanes_(lanes) {
-        const auto& slots = stencil.slots();
-        const auto& to_factor = lu_.symbolic().matrix_to_factor();
-        positions_.resize(slots.size());
-        for (size_t k = 0; k < slots.size(); ++k)
-            positions_[k] = slots[k] < 0 ? -1 : to_factor[static_cast<size_t>(slots[k])];
         cells_ = pb.grid.size();
         const auto field = static_cast<size_t>(cells_) * lanes_;
         for (auto* v : {&prev_, &older_, &oldest_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
@@ -170,17 +165,17 @@ private:
         in.drift = pb_.drift ? pb_.drift + static_cast<size_t>(n) * 2 * cells : nullptr;
         in.drift_div = pb_.drift_div ? pb_.drift_div + static_cast<size_t>(n) * cells : nullptr;
         detail::StepOutputs out;
-        out.positions = positions_.data();
+        out.positions = stencil_.slots().data();  // the analysed matrix is the stencil's pattern
         out.residual = delta_.data();
         out.speed = speed;
         const bool refactor = stale_ || opt_.iteration == Iteration::Policy;
         if (refactor) {
-            std::fill(lu_.values().begin(), lu_.values().end(), 0.0);
-            out.values = lu_.values().data();
+            std::fill(lu_.matrix_values().begin(), lu_.matrix_values().end(), 0.0);
+            out.values = lu_.matrix_values().data();
         }
         detail::assemble_lanes(pb_.grid, opt_.scheme, lanes_, in, out);
         if (refactor) {
-            lu_.factor_assembled(count_);
+            lu_.factor_matrix(count_);
             stale_ = false;
         }
         lu_.solve(delta_.data(), work_.data());
@@ -293,7 +288,6 @@ private:
     const FPOptions& opt_;
     PackedLU lu_;
     index_t lanes_;
-    std::vector<offset_t> positions_;
     index_t cells_ = 0, first_ = 0, count_ = 0;
     bool stale_ = true;
     aligned_vector<double> prev_, older_, oldest_, lag_, delta_, work_, padded_, old_;

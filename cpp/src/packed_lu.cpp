@@ -18,24 +18,26 @@
 namespace fpscore {
 namespace {
 
+// The row-by-row kernel starts each row from A's values; dense fronts start from the
+// factor layout, which factor_matrix fills first.
 template <int L>
-FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, double* lu, double* inv_piv,
+FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
                                                  detail::FrontWorkspace ws, double tolerance, index_t active) {
     if (sym.multifrontal()) return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
-    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active);
+    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a);
 }
 
 // One clone set per lane count (target_clones does not apply to templates).
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, double* lu, double* inv_piv,
+detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
                                           detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, ws, tolerance, active);
+    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, lu, inv_piv, ws, tolerance, active);
 }
 
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, double* lu, double* inv_piv,
+detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
                                         detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, ws, tolerance, active);
+    return factor_lanes<PackedLU::kMaxLanes>(sym, a, lu, inv_piv, ws, tolerance, active);
 }
 
 FPSCORE_SIMD_CLONES
@@ -70,6 +72,7 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(lanes_);
+    matrix_.assign(static_cast<size_t>(symbolic_->nnz_matrix()) * L, 0.0);
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()) * L, 0.0);
     inv_pivots_.assign(n * L, 0.0);
     row_norms_.assign(n * L, 0.0);
@@ -81,31 +84,34 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
 void PackedLU::factor(const double* const* a_values, index_t active) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
-    std::fill(values_.begin(), values_.end(), 0.0);
-    const auto& map = symbolic_->matrix_to_factor();
-    const offset_t L = lanes_;
-    for (index_t l = 0; l < active; ++l) {
-        const double* a = a_values[l];
-        for (size_t p = 0; p < map.size(); ++p) values_[map[p] * L + l] += a[p];
+    const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
+    for (offset_t l = 0; l < L; ++l) {
+        const double* a = a_values[l < active ? l : 0];
+        for (offset_t p = 0; p < nnz; ++p) matrix_[p * L + l] = a[p];
     }
-    factor_assembled(active);
+    factor_matrix(active);
 }
 
-void PackedLU::factor_assembled(index_t active) {
+void PackedLU::factor_matrix(index_t active) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     factored_ = false;
-    const offset_t L = lanes_;
-    if (active < lanes_) {
-        const auto count = static_cast<offset_t>(values_.size()) / L;
-        for (offset_t p = 0; p < count; ++p)
-            for (offset_t l = active; l < L; ++l) values_[p * L + l] = values_[p * L];
+    const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
+    for (offset_t p = 0; p < nnz; ++p)
+        for (offset_t l = active; l < L; ++l) matrix_[p * L + l] = matrix_[p * L];
+    if (symbolic_->multifrontal()) {
+        std::fill(values_.begin(), values_.end(), 0.0);
+        const offset_t* map = symbolic_->matrix_to_factor().data();
+        for (offset_t p = 0; p < nnz; ++p)
+            for (offset_t l = 0; l < L; ++l) values_[map[p] * L + l] += matrix_[p * L + l];
     }
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
     const detail::PivotFailure bad =
         lanes_ == kMaxLanes
-            ? factor_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_, active)
-            : factor_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_, active);
+            ? factor_kernel_wide(*symbolic_, matrix_.data(), values_.data(), inv_pivots_.data(), ws, pivot_tolerance_,
+                                 active)
+            : factor_kernel_narrow(*symbolic_, matrix_.data(), values_.data(), inv_pivots_.data(), ws,
+                                   pivot_tolerance_, active);
     if (bad.row < 0) {
         factored_ = true;
         return;

@@ -67,23 +67,40 @@ FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b,
     if (k < b) update_tail<L, 1>(lu, diag, b, k, cols, len, w);
 }
 
-// Factorises `lu` in place (element stride L); w (n · L) must be zero and is left zero.
+// Factorises `lu` (element stride L); w (n · L) must be zero and is left zero. Each row
+// starts from its entries in `lu`, or, when a_values is given, from A's values in the
+// analysed CSR order (element stride L): then `lu` need not be initialised at all.
 template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                           double tolerance, index_t active) {
+                                           double tolerance, index_t active,
+                                           const double* FPSCORE_RESTRICT a_values = nullptr) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
     const index_t* supernode_end = sym.supernode_end().data();
+    const index_t* perm = sym.permutation().data();
+    const offset_t* a_ptr = sym.matrix_indptr().data();
+    const offset_t* a_to_factor = sym.matrix_to_factor().data();
     for (index_t i = 0; i < sym.n(); ++i) {
         const offset_t begin = row_ptr[i], mid = diag[i], end = row_ptr[i + 1];
         typename Ops::V norm_v{};
-        for (offset_t p = begin; p < end; ++p) {
-            const auto v = Ops::load(lu + p * L);
-            Ops::store(w + static_cast<offset_t>(cols[p]) * L, v);
-            norm_v = Ops::max_abs(norm_v, v);
+        if (a_values != nullptr) {
+            // Duplicates of A add up in w; the norm is taken of the sums.
+            const index_t r = perm[i];
+            for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p) {
+                double* wc = w + static_cast<offset_t>(cols[a_to_factor[p]]) * L;
+                Ops::store(wc, Ops::load(wc) + Ops::load(a_values + p * L));
+            }
+            for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p)
+                norm_v = Ops::max_abs(norm_v, Ops::load(w + static_cast<offset_t>(cols[a_to_factor[p]]) * L));
+        } else {
+            for (offset_t p = begin; p < end; ++p) {
+                const auto v = Ops::load(lu + p * L);
+                Ops::store(w + static_cast<offset_t>(cols[p]) * L, v);
+                norm_v = Ops::max_abs(norm_v, v);
+            }
         }
         double norm[L];
         Ops::store(norm, norm_v);

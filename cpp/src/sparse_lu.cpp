@@ -29,29 +29,38 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     arena_.assign(static_cast<size_t>(plan.arena), 0.0);
 }
 
-void SparseLU::factor(const double* a_values) {
-    std::fill(values_.begin(), values_.end(), 0.0);
-    const auto& map = symbolic_->matrix_to_factor();
-    for (size_t p = 0; p < map.size(); ++p) values_[map[p]] += a_values[p];
-    factor_assembled();
-}
-
 namespace {
 
+// With a_values the row-by-row kernel reads A directly; dense fronts need the factor
+// layout filled first (see factor()).
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(const SymbolicLU& sym, double* lu, double* inv_piv, detail::FrontWorkspace ws,
-                                   double tolerance) {
+detail::PivotFailure factor_kernel(const SymbolicLU& sym, const double* a_values, double* lu, double* inv_piv,
+                                   detail::FrontWorkspace ws, double tolerance) {
     if (sym.multifrontal()) return detail::multifrontal_factor<1>(sym, lu, inv_piv, ws, tolerance, 1);
-    return detail::rowwise_factor<1>(sym, lu, inv_piv, ws.norms, tolerance, 1);
+    return detail::rowwise_factor<1>(sym, lu, inv_piv, ws.norms, tolerance, 1, a_values);
 }
 
 }  // namespace
 
-void SparseLU::factor_assembled() {
+void SparseLU::factor(const double* a_values) {
+    if (!symbolic_->multifrontal()) {
+        factor_from(a_values);
+        return;
+    }
+    std::fill(values_.begin(), values_.end(), 0.0);
+    const auto& map = symbolic_->matrix_to_factor();
+    for (size_t p = 0; p < map.size(); ++p) values_[map[p]] += a_values[p];
+    factor_from(nullptr);
+}
+
+void SparseLU::factor_assembled() { factor_from(nullptr); }
+
+void SparseLU::factor_from(const double* a_values) {
     factored_ = false;
     const SymbolicLU& s = *symbolic_;
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
-    const detail::PivotFailure bad = factor_kernel(s, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
+    const detail::PivotFailure bad =
+        factor_kernel(s, a_values, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
     if (bad.row < 0) {
         factored_ = true;
         return;

@@ -27,18 +27,19 @@ public:
 
     index_t lanes() const { return lanes_; }
 
-    // Interleaved factor values, nnz_factors() * lanes(). To assemble directly: zero them,
-    // add entry p of lane l at matrix_to_factor()[p] * lanes() + l, then factor_assembled().
-    aligned_vector<double>& values() { return values_; }
-    const aligned_vector<double>& values() const { return values_; }
+    // Interleaved matrix values, nnz_matrix() * lanes(), in the analysed CSR order. To
+    // assemble directly: zero them, add entry p of lane l at p * lanes() + l, then
+    // factor_matrix().
+    aligned_vector<double>& matrix_values() { return matrix_; }
+    const aligned_vector<double>& matrix_values() const { return matrix_; }
 
-    // Scatters lane l's values (CSR order of the analysed matrix) from a_values[l] for
+    // Copies lane l's values (CSR order of the analysed matrix) from a_values[l] for
     // l < active and factorises them.
     void factor(const double* const* a_values, index_t active);
 
-    // Factorises lanes [0, active) of values(); the other lanes are set to copies of lane 0
-    // so that they stay finite. Throws SingularMatrixError naming the first bad lane.
-    void factor_assembled(index_t active);
+    // Factorises lanes [0, active) of matrix_values(); the other lanes are set to copies of
+    // lane 0 so that they stay finite. Throws SingularMatrixError naming the first bad lane.
+    void factor_matrix(index_t active);
 
     // Solves in place for x (n, lanes()) interleaved: column l is lane l's right-hand side.
     // `work` needs n * lanes() entries; both should be cache-line aligned for speed.
@@ -53,7 +54,8 @@ private:
     std::shared_ptr<const SymbolicLU> symbolic_;
     index_t lanes_;
     double pivot_tolerance_;
-    aligned_vector<double> values_;
+    aligned_vector<double> matrix_;      // nnz_matrix * lanes: A's values, interleaved
+    aligned_vector<double> values_;      // nnz_factors * lanes: the factors, interleaved
     aligned_vector<double> inv_pivots_;  // n * lanes reciprocals of the pivots
     aligned_vector<double> row_norms_;   // n * lanes: row norms (dense fronts) or the dense work row
     aligned_vector<double> front_;       // the dense front of one supernode

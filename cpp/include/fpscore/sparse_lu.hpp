@@ -121,6 +121,9 @@ public:
     double pivot_tolerance() const { return pivot_tolerance_; }
 
 private:
+    // Factorises from A's values (CSR order) when given, else from values().
+    void factor_from(const double* a_values);
+
     std::shared_ptr<const SymbolicLU> symbolic_;
     double pivot_tolerance_;
     aligned_vector<double> values_;
