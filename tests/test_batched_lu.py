@@ -134,3 +134,17 @@ def test_dense_front_path_reports_singular_member():
 def test_small_batches_use_narrow_packs(batch, lanes):
     mats, _ = _fp_batch((6, 7), "zero", "central", batch, seed=3)
     assert fpscore.BatchedLU(mats[0], batch).lanes == lanes
+
+
+@pytest.mark.parametrize("batch", [3, 13])
+def test_factor_solve_equals_factor_then_solve(batch):
+    mats, b = _fp_batch((11, 9), "periodic", "central", batch, seed=5)
+    data = np.stack([A.data for A in mats])
+    lu = fpscore.BatchedLU(mats[0], batch, threads=2)
+    fused = lu.factor_solve(data, b)
+    lu.factor(data)
+    np.testing.assert_array_equal(fused, lu.solve(b))
+    for k, A in enumerate(mats):
+        np.testing.assert_allclose(fused[k], sla.spsolve(A.tocsc(), b[k]), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"\(batch, n\)"):
+        lu.factor_solve(data, b[:1])

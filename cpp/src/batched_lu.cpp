@@ -20,46 +20,63 @@ BatchedLU::BatchedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t batch, 
     for (const Pack& p : plan_) packs_.emplace_back(symbolic_, p.lanes, pivot_tolerance);
 }
 
+void BatchedLU::factor_pack(index_t k, const double* values) {
+    const Pack& p = plan_[static_cast<size_t>(k)];
+    const auto nnz = static_cast<size_t>(symbolic_->nnz_matrix());
+    const double* lanes[PackedLU::kMaxLanes];
+    for (index_t l = 0; l < p.count; ++l) lanes[l] = values + static_cast<size_t>(p.first + l) * nnz;
+    PackedLU& pack = packs_[static_cast<size_t>(k)];
+    try {
+        pack.factor(lanes, p.count);
+    } catch (const SingularMatrixError& e) {
+        throw SingularMatrixError("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
+    }
+}
+
+void BatchedLU::solve_pack(index_t k, double* b, double* x, double* work) const {
+    const Pack& p = plan_[static_cast<size_t>(k)];
+    const auto n = static_cast<size_t>(symbolic_->n());
+    const auto L = static_cast<size_t>(p.lanes);
+    std::fill_n(x, n * L, 0.0);
+    for (index_t l = 0; l < p.count; ++l) {
+        const double* src = b + static_cast<size_t>(p.first + l) * n;
+        for (size_t i = 0; i < n; ++i) x[i * L + l] = src[i];
+    }
+    packs_[static_cast<size_t>(k)].solve(x, work);
+    for (index_t l = 0; l < p.count; ++l) {
+        double* dst = b + static_cast<size_t>(p.first + l) * n;
+        for (size_t i = 0; i < n; ++i) dst[i] = x[i * L + l];
+    }
+}
+
 void BatchedLU::factor(const double* values) {
     factored_ = false;
-    const auto nnz = static_cast<size_t>(symbolic_->nnz_matrix());
-    auto factor_pack = [&](index_t k) {
-        const Pack& p = plan_[static_cast<size_t>(k)];
-        const double* lanes[PackedLU::kMaxLanes];
-        for (index_t l = 0; l < p.count; ++l) lanes[l] = values + static_cast<size_t>(p.first + l) * nnz;
-        PackedLU& pack = packs_[static_cast<size_t>(k)];
-        try {
-            pack.factor(lanes, p.count);
-        } catch (const SingularMatrixError& e) {
-            throw SingularMatrixError("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
-        }
-    };
-    detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] { return factor_pack; });
+    detail::parallel_for(static_cast<index_t>(packs_.size()), threads_,
+                         [&] { return [&](index_t k) { factor_pack(k, values); }; });
     factored_ = true;
 }
 
 void BatchedLU::solve(double* b) const {
     if (!factored_) throw std::invalid_argument("BatchedLU::solve called before a successful factor");
-    const auto n = static_cast<size_t>(symbolic_->n());
-    auto make_worker = [&] {
+    const size_t size = static_cast<size_t>(symbolic_->n()) * PackedLU::kMaxLanes;
+    detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] {
         // Per-thread interleaved right-hand sides and workspace.
-        const size_t size = n * PackedLU::kMaxLanes;
         return [&, x = aligned_vector<double>(size), work = aligned_vector<double>(size)](index_t k) mutable {
-            const Pack& p = plan_[static_cast<size_t>(k)];
-            const auto L = static_cast<size_t>(p.lanes);
-            std::fill(x.begin(), x.end(), 0.0);
-            for (index_t l = 0; l < p.count; ++l) {
-                const double* src = b + static_cast<size_t>(p.first + l) * n;
-                for (size_t i = 0; i < n; ++i) x[i * L + l] = src[i];
-            }
-            packs_[static_cast<size_t>(k)].solve(x.data(), work.data());
-            for (index_t l = 0; l < p.count; ++l) {
-                double* dst = b + static_cast<size_t>(p.first + l) * n;
-                for (size_t i = 0; i < n; ++i) dst[i] = x[i * L + l];
-            }
+            solve_pack(k, b, x.data(), work.data());
         };
-    };
-    detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, make_worker);
+    });
+}
+
+void BatchedLU::factor_solve(const double* values, double* b) {
+    factored_ = false;
+    const size_t size = static_cast<size_t>(symbolic_->n()) * PackedLU::kMaxLanes;
+    detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] {
+        return [&, x = aligned_vector<double>(size), work = aligned_vector<double>(size)](index_t k) mutable {
+            factor_pack(k, values);
+            solve_pack(k, b, x.data(), work.data());
+        };
+    });
+    factored_ = true;
 }
 
 }  // namespace fpscore

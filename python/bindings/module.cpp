@@ -135,6 +135,17 @@ public:
         return to_numpy(std::move(x), {lu_.batch(), lu_.symbolic().n()});
     }
 
+    py::array_t<double> factor_solve(const Array<double>& data, const Array<double>& b) {
+        expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");
+        expect_shape(b, {lu_.batch(), lu_.symbolic().n()}, "b");
+        std::vector<double> x(b.data(), b.data() + b.size());
+        {
+            py::gil_scoped_release release;
+            lu_.factor_solve(data.data(), x.data());
+        }
+        return to_numpy(std::move(x), {lu_.batch(), lu_.symbolic().n()});
+    }
+
     const BatchedLU& lu() const { return lu_; }
 
 private:
@@ -250,6 +261,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance)
         .def("factor", &PyBatchedLU::factor, py::arg("data"))
         .def("solve", &PyBatchedLU::solve, py::arg("b"))
+        .def("factor_solve", &PyBatchedLU::factor_solve, py::arg("data"), py::arg("b"))
         .def_property_readonly("batch", [](const PyBatchedLU& s) { return s.lu().batch(); })
         .def_property_readonly("threads", [](const PyBatchedLU& s) { return s.lu().threads(); })
         .def_property_readonly("lanes",

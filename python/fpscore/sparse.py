@@ -136,6 +136,7 @@ class BatchedLU:
     factor(data): data (batch, nnz) holds each matrix's values in the order of the canonical
     CSR form of A (sorted indices, no duplicates: `A.tocsr()` after `sum_duplicates()`).
     solve(b): b (batch, n) -> x (batch, n).
+    factor_solve(data, b): both in one pass, each pack solved while its factors are in cache.
     """
 
     def __init__(
@@ -189,19 +190,30 @@ class BatchedLU:
 
     def factor(self, data: ArrayLike) -> None:
         """Factorise the batch; raises SingularMatrixError naming the first bad member."""
+        self._lu.factor(self._data(data))
+
+    def solve(self, b: ArrayLike) -> NDArray[np.float64]:
+        """Solve every member's system: b (batch, n) -> x (batch, n)."""
+        return self._lu.solve(self._rhs(b))
+
+    def factor_solve(self, data: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+        """`factor(data)` then `solve(b)`, faster: each pack is solved while its factors are in cache."""
+        data, b = self._data(data), self._rhs(b)
+        return self._lu.factor_solve(data, b)
+
+    def _data(self, data: ArrayLike) -> NDArray[np.float64]:
         data = real_array("data", data)
         if data.shape != (self.batch, self.nnz_matrix):
             raise ValueError(
                 f"data must have shape (batch, nnz) = {(self.batch, self.nnz_matrix)}, got {data.shape}"
             )
-        self._lu.factor(data)
+        return data
 
-    def solve(self, b: ArrayLike) -> NDArray[np.float64]:
-        """Solve every member's system: b (batch, n) -> x (batch, n)."""
+    def _rhs(self, b: ArrayLike) -> NDArray[np.float64]:
         b = real_array("b", b)
         if b.shape != (self.batch, self.shape[0]):
             raise ValueError(f"b must have shape (batch, n) = {(self.batch, self.shape[0])}, got {b.shape}")
-        return self._lu.solve(b)
+        return b
 
     def __repr__(self) -> str:
         n, nnz = self.shape[0], self.nnz

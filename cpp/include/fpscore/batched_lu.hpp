@@ -22,6 +22,10 @@ public:
     // b: (batch, n) row-major, overwritten with the solutions.
     void solve(double* b) const;
 
+    // factor(values) then solve(b), each pack solved right after its factorisation while
+    // its factors are still in cache.
+    void factor_solve(const double* values, double* b);
+
     index_t batch() const { return batch_; }
     int threads() const { return threads_; }
     const SymbolicLU& symbolic() const { return *symbolic_; }
@@ -29,6 +33,10 @@ public:
     bool factored() const { return factored_; }
 
 private:
+    void factor_pack(index_t k, const double* values);
+    // x and work: n * PackedLU::kMaxLanes, cache-line aligned.
+    void solve_pack(index_t k, double* b, double* x, double* work) const;
+
     std::shared_ptr<const SymbolicLU> symbolic_;
     index_t batch_;
     int threads_;
