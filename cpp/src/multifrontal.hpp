@@ -12,6 +12,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "front_assembly.hpp"
 #include "fpscore/sparse_lu.hpp"
 #include "simd_dispatch.hpp"
 
@@ -37,6 +38,57 @@ struct PivotFailure {
     double pivot = 0.0;
     double norm = 0.0;
 };
+
+// True when the CPU has 512-bit vector registers (AVX-512), checked once.
+inline bool has_wide_registers() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool wide = __builtin_cpu_supports("avx512f");
+    return wide;
+#else
+    return false;
+#endif
+}
+
+// The trailing update for four lanes on rows [r0, r0 + 4q) and columns [c0, c0 + 8p), four
+// rows by eight columns at a time, each pair of columns one 8-wide register. Returns the
+// first row not done; the caller finishes the rest and any columns left over.
+FPSCORE_INLINE index_t paired_column_update(double* FPSCORE_RESTRICT F, index_t f, index_t r0, index_t c0, index_t k0,
+                                            index_t k1) {
+    using V4 = LaneVector<4>::type;
+    using V8 = LaneVector<8>::type;
+    constexpr index_t kRows = 4, kPairs = 4;
+    const offset_t ld = static_cast<offset_t>(f) * 4;
+    auto at = [&](index_t i, index_t j) { return F + i * ld + static_cast<offset_t>(j) * 4; };
+    const index_t width = (f - c0) / (2 * kPairs) * (2 * kPairs);
+    if (width == 0) return r0;
+    index_t a = r0;
+    for (; a + kRows <= f; a += kRows) {
+        for (index_t b = c0; b < c0 + width; b += 2 * kPairs) {
+            V8 c[kRows][kPairs];
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kPairs; ++q) c[r][q] = load_lanes<8>(at(a + r, b + 2 * q));
+            for (index_t k = k0; k < k1; ++k) {
+                V8 u[kPairs];
+                for (index_t q = 0; q < kPairs; ++q) u[q] = load_lanes<8>(at(k, b + 2 * q));
+                for (index_t r = 0; r < kRows; ++r) {
+                    const V4 l4 = load_lanes<4>(at(a + r, k));
+                    const V8 l = __builtin_shufflevector(l4, l4, 0, 1, 2, 3, 0, 1, 2, 3);
+                    for (index_t q = 0; q < kPairs; ++q) c[r][q] -= l * u[q];
+                }
+            }
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kPairs; ++q) store_lanes<8>(at(a + r, b + 2 * q), c[r][q]);
+        }
+        // Columns past the paired block, for these rows.
+        for (index_t r = 0; r < kRows; ++r)
+            for (index_t b = c0 + width; b < f; ++b) {
+                V4 acc = load_lanes<4>(at(a + r, b));
+                for (index_t k = k0; k < k1; ++k) acc -= load_lanes<4>(at(a + r, k)) * load_lanes<4>(at(k, b));
+                store_lanes<4>(at(a + r, b), acc);
+            }
+    }
+    return a;
+}
 
 // F[r, c] −= Σ_{k0 <= k < k1} F[r, k] F[k, c] for r in [r0, f), c in [c0, f): the trailing update
 // of a blocked LU, on a row-major front of order f (element stride L).
@@ -68,8 +120,13 @@ FPSCORE_INLINE void trailing_update(double* FPSCORE_RESTRICT F, index_t f, index
             }
         }
     } else {
-        // 2 × 4 blocks of the result stay in registers over the whole k loop.
         index_t a = r0;
+        if constexpr (L == 4) {
+            // Two neighbouring columns of four lanes fill one 8-wide register: with AVX-512 the
+            // 4 × 8 blocks of the result are 16 full-width accumulators.
+            if (has_wide_registers()) a = paired_column_update(F, f, r0, c0, k0, k1);
+        }
+        // 2 × 4 blocks of the result stay in registers over the whole k loop.
         for (; a + 2 <= f; a += 2) {
             index_t b = c0;
             for (; b + 4 <= f; b += 4) {
@@ -108,13 +165,17 @@ FPSCORE_INLINE void trailing_update(double* FPSCORE_RESTRICT F, index_t f, index
     }
 }
 
-// Factorises the values in `lu` (layout of `sym`, element stride L) in place. inv_piv
+// Factorises into `lu` (layout of `sym`, element stride L). Each front starts from A's
+// values (analysed CSR order, element stride L) placed by `assembly` when a_values is
+// given, and then `lu` need not be initialised; otherwise from the values in `lu`. inv_piv
 // (n · L, may be null for L = 1) receives the reciprocal pivots. Lanes >= active are not
 // checked. Returns the first failing pivot, if any.
 template <int L>
 FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                                 double* FPSCORE_RESTRICT inv_piv, const FrontWorkspace& ws,
-                                                double tolerance, index_t active) {
+                                                double tolerance, index_t active,
+                                                const double* FPSCORE_RESTRICT a_values = nullptr,
+                                                const FrontAssembly* assembly = nullptr) {
     using Ops = LaneOps<L>;
     using V = typename Ops::V;
     const FrontalPlan& plan = sym.frontal();
@@ -122,25 +183,43 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
     const offset_t* diag = sym.diag().data();
     const index_t n = sym.n();
 
-    // Row norms of A (fill entries are still zero).
-    for (index_t i = 0; i < n; ++i) {
-        V m{};
-        for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) m = Ops::max_abs(m, Ops::load(lu + p * L));
-        Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
+    // Row norms of A, for the pivot test (over the stored entries of A; fill is zero).
+    if (a_values != nullptr) {
+        const index_t* perm = sym.permutation().data();
+        const offset_t* a_ptr = sym.matrix_indptr().data();
+        for (index_t i = 0; i < n; ++i) {
+            V m{};
+            for (offset_t p = a_ptr[perm[i]]; p < a_ptr[perm[i] + 1]; ++p) m = Ops::max_abs(m, Ops::load(a_values + p * L));
+            Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
+        }
+    } else {
+        for (index_t i = 0; i < n; ++i) {
+            V m{};
+            for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) m = Ops::max_abs(m, Ops::load(lu + p * L));
+            Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
+        }
     }
 
     for (index_t J = 0; J < plan.supernodes; ++J) {
         const index_t j0 = plan.start[J], s = plan.start[J + 1] - j0, t = plan.tail[J], f = s + t;
         const offset_t ld = static_cast<offset_t>(f) * L;
         double* F = ws.front;
-        // Rows of J from column j0 on are exactly I_J; rows T_J hold columns J contiguously;
-        // the T_J × T_J block starts at zero.
-        for (index_t q = 0; q < s; ++q) copy_lanes<L>(lu + (diag[j0 + q] - q) * L, f, F + q * ld);
         const offset_t* lpanel = plan.lpanel.data() + plan.tail_ptr[J];
-        for (index_t a = 0; a < t; ++a) {
-            double* row = F + (s + a) * ld;
-            copy_lanes<L>(lu + lpanel[a] * L, s, row);
-            std::fill_n(row + static_cast<offset_t>(s) * L, static_cast<offset_t>(t) * L, 0.0);
+        if (a_values != nullptr) {
+            std::fill_n(F, f * ld, 0.0);
+            for (offset_t e = assembly->ptr[J]; e < assembly->ptr[J + 1]; ++e) {
+                double* dst = F + assembly->offset[e] * L;
+                Ops::store(dst, Ops::load(dst) + Ops::load(a_values + assembly->entry[e] * L));
+            }
+        } else {
+            // Rows of J from column j0 on are exactly I_J; rows T_J hold columns J contiguously;
+            // the T_J × T_J block starts at zero.
+            for (index_t q = 0; q < s; ++q) copy_lanes<L>(lu + (diag[j0 + q] - q) * L, f, F + q * ld);
+            for (index_t a = 0; a < t; ++a) {
+                double* row = F + (s + a) * ld;
+                copy_lanes<L>(lu + lpanel[a] * L, s, row);
+                std::fill_n(row + static_cast<offset_t>(s) * L, static_cast<offset_t>(t) * L, 0.0);
+            }
         }
         // Extend-add the children's Schur complements.
         for (offset_t c = plan.child_ptr[J]; c < plan.child_ptr[J + 1]; ++c) {

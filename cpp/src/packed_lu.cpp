@@ -18,26 +18,29 @@
 namespace fpscore {
 namespace {
 
-// The row-by-row kernel starts each row from A's values; dense fronts start from the
-// factor layout, which factor_matrix fills first.
+// Both kernels start from A's values: each row (row by row) or each front (multifrontal).
 template <int L>
-FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
+FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const double* a,
+                                                 const detail::FrontAssembly* assembly, double* lu, double* inv_piv,
                                                  detail::FrontWorkspace ws, double tolerance, index_t active) {
-    if (sym.multifrontal()) return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active);
+    if (sym.multifrontal())
+        return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, assembly);
     return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a);
 }
 
 // One clone set per lane count (target_clones does not apply to templates).
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
+detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
+                                        double* lu, double* inv_piv,
                                           detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, lu, inv_piv, ws, tolerance, active);
+    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active);
 }
 
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, double* lu, double* inv_piv,
+detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
+                                        double* lu, double* inv_piv,
                                         detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kMaxLanes>(sym, a, lu, inv_piv, ws, tolerance, active);
+    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active);
 }
 
 FPSCORE_SIMD_CLONES
@@ -70,6 +73,8 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
                                     std::to_string(kMaxLanes) + ", got " + std::to_string(lanes));
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
+    if (symbolic_->multifrontal())
+        assembly_ = std::make_shared<const detail::FrontAssembly>(detail::plan_front_assembly(*symbolic_));
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(lanes_);
     matrix_.assign(static_cast<size_t>(symbolic_->nnz_matrix()) * L, 0.0);
@@ -99,19 +104,13 @@ void PackedLU::factor_matrix(index_t active) {
     const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
     for (offset_t p = 0; p < nnz; ++p)
         for (offset_t l = active; l < L; ++l) matrix_[p * L + l] = matrix_[p * L];
-    if (symbolic_->multifrontal()) {
-        std::fill(values_.begin(), values_.end(), 0.0);
-        const offset_t* map = symbolic_->matrix_to_factor().data();
-        for (offset_t p = 0; p < nnz; ++p)
-            for (offset_t l = 0; l < L; ++l) values_[map[p] * L + l] += matrix_[p * L + l];
-    }
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
     const detail::PivotFailure bad =
         lanes_ == kMaxLanes
-            ? factor_kernel_wide(*symbolic_, matrix_.data(), values_.data(), inv_pivots_.data(), ws, pivot_tolerance_,
-                                 active)
-            : factor_kernel_narrow(*symbolic_, matrix_.data(), values_.data(), inv_pivots_.data(), ws,
-                                   pivot_tolerance_, active);
+            ? factor_kernel_wide(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(), ws,
+                                 pivot_tolerance_, active)
+            : factor_kernel_narrow(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(),
+                                   ws, pivot_tolerance_, active);
     if (bad.row < 0) {
         factored_ = true;
         return;

@@ -21,6 +21,8 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     if (!symbolic_) throw std::invalid_argument("SparseLU needs a symbolic analysis, got null");
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
+    if (symbolic_->multifrontal())
+        assembly_ = std::make_shared<const detail::FrontAssembly>(detail::plan_front_assembly(*symbolic_));
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()), 0.0);
     row_norms_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
     inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
@@ -31,27 +33,18 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
 
 namespace {
 
-// With a_values the row-by-row kernel reads A directly; dense fronts need the factor
-// layout filled first (see factor()).
+// With a_values both kernels start from A directly; without, from values().
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(const SymbolicLU& sym, const double* a_values, double* lu, double* inv_piv,
-                                   detail::FrontWorkspace ws, double tolerance) {
-    if (sym.multifrontal()) return detail::multifrontal_factor<1>(sym, lu, inv_piv, ws, tolerance, 1);
+detail::PivotFailure factor_kernel(const SymbolicLU& sym, const double* a_values, const detail::FrontAssembly* assembly,
+                                   double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance) {
+    if (sym.multifrontal())
+        return detail::multifrontal_factor<1>(sym, lu, inv_piv, ws, tolerance, 1, a_values, assembly);
     return detail::rowwise_factor<1>(sym, lu, inv_piv, ws.norms, tolerance, 1, a_values);
 }
 
 }  // namespace
 
-void SparseLU::factor(const double* a_values) {
-    if (!symbolic_->multifrontal()) {
-        factor_from(a_values);
-        return;
-    }
-    std::fill(values_.begin(), values_.end(), 0.0);
-    const auto& map = symbolic_->matrix_to_factor();
-    for (size_t p = 0; p < map.size(); ++p) values_[map[p]] += a_values[p];
-    factor_from(nullptr);
-}
+void SparseLU::factor(const double* a_values) { factor_from(a_values); }
 
 void SparseLU::factor_assembled() { factor_from(nullptr); }
 
@@ -60,7 +53,7 @@ void SparseLU::factor_from(const double* a_values) {
     const SymbolicLU& s = *symbolic_;
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
     const detail::PivotFailure bad =
-        factor_kernel(s, a_values, values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
+        factor_kernel(s, a_values, assembly_.get(), values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
     if (bad.row < 0) {
         factored_ = true;
         return;

@@ -15,6 +15,10 @@
 
 namespace fpscore {
 
+namespace detail {
+struct FrontAssembly;
+}
+
 class PackedLU {
 public:
     // Supported lane counts: one AVX-512 register of doubles, or one AVX2 register (for
@@ -52,6 +56,7 @@ public:
 
 private:
     std::shared_ptr<const SymbolicLU> symbolic_;
+    std::shared_ptr<const detail::FrontAssembly> assembly_;  // A's entries in the dense fronts
     index_t lanes_;
     double pivot_tolerance_;
     aligned_vector<double> matrix_;      // nnz_matrix * lanes: A's values, interleaved

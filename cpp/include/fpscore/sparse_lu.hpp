@@ -91,6 +91,10 @@ private:
     offset_t nnz_structural_ = 0;
 };
 
+namespace detail {
+struct FrontAssembly;
+}
+
 // Numeric LU factors of one matrix with a SymbolicLU's pattern.
 class SparseLU {
 public:
@@ -125,6 +129,7 @@ private:
     void factor_from(const double* a_values);
 
     std::shared_ptr<const SymbolicLU> symbolic_;
+    std::shared_ptr<const detail::FrontAssembly> assembly_;  // A's entries in the dense fronts
     double pivot_tolerance_;
     aligned_vector<double> values_;
     aligned_vector<double> row_norms_;  // row norms (dense fronts) or the dense work row (row-by-row)
