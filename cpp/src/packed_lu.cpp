@@ -80,7 +80,7 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
     matrix_.assign(static_cast<size_t>(symbolic_->nnz_matrix()) * L, 0.0);
     values_.assign(static_cast<size_t>(symbolic_->nnz_factors()) * L, 0.0);
     inv_pivots_.assign(n * L, 0.0);
-    row_norms_.assign(n * L, 0.0);
+    row_norms_.assign(2 * n * L, 0.0);  // two work rows for the row-by-row kernel
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front * L, 0.0);
     arena_.assign(static_cast<size_t>(plan.arena) * L, 0.0);
@@ -90,9 +90,14 @@ void PackedLU::factor(const double* const* a_values, index_t active) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
-    for (offset_t l = 0; l < L; ++l) {
-        const double* a = a_values[l < active ? l : 0];
-        for (offset_t p = 0; p < nnz; ++p) matrix_[p * L + l] = a[p];
+    const double* lane[kMaxLanes];
+    for (offset_t l = 0; l < L; ++l) lane[l] = a_values[l < active ? l : 0];
+    // Blocks of entries, so that each written cache line is filled at once.
+    constexpr offset_t kBlock = 64;
+    for (offset_t p0 = 0; p0 < nnz; p0 += kBlock) {
+        const offset_t p1 = std::min(p0 + kBlock, nnz);
+        for (offset_t l = 0; l < L; ++l)
+            for (offset_t p = p0; p < p1; ++p) matrix_[p * L + l] = lane[l][p];
     }
     factor_matrix(active);
 }
