@@ -489,3 +489,25 @@ def test_repr_and_properties() -> None:
     assert isinstance(lu.nnz, int) and lu.nnz >= A.nnz
     assert lu.factor_flops > 0
     assert "36" in repr(lu)
+
+
+@pytest.mark.parametrize("bad_row", range(7))
+def test_failed_factorisation_leaves_a_clean_workspace(bad_row):
+    """A zero pivot in any row (rows are eliminated in pairs) is reported, and the next
+    factorisation of a good matrix on the same object is exact."""
+    n = 7
+    A = sp.diags([np.full(n - 1, -1.0), np.full(n, 4.0), np.full(n - 1, -1.5)], [-1, 0, 1]).tocsr()
+    A.sort_indices()
+    broken = A.data.copy()
+    broken[A.indptr[bad_row] : A.indptr[bad_row + 1]] = 0.0
+    b = np.arange(1.0, n + 1.0)
+    lu = fpscore.SparseLU(A, ordering="natural")
+    with pytest.raises(fpscore.SingularMatrixError):
+        lu.refactor(broken)
+    lu.refactor(A.data)
+    np.testing.assert_allclose(lu.solve(b), np.linalg.solve(A.toarray(), b), rtol=1e-13)
+    batched = fpscore.BatchedLU(A, 3, ordering="natural")
+    with pytest.raises(fpscore.SingularMatrixError, match="batch member 1"):
+        batched.factor(np.stack([A.data, broken, A.data]))
+    x = batched.factor_solve(np.stack([A.data] * 3), np.stack([b] * 3))
+    np.testing.assert_allclose(x, np.stack([np.linalg.solve(A.toarray(), b)] * 3), rtol=1e-13)
