@@ -14,6 +14,7 @@
 #include "fp_assembly.hpp"
 #include "fp_stencil.hpp"
 #include "parallel.hpp"
+#include "simd_dispatch.hpp"
 #include "fpscore/errors.hpp"
 #include "fpscore/packed_lu.hpp"
 
@@ -99,6 +100,49 @@ constexpr double kStaleContraction = 0.1;  // measured: fewer iterations than 0.
         msg << "Use a larger n_steps";
     msg << " or a larger max_iter.";
     throw ConvergenceError(msg.str());
+}
+
+// One Picard correction on interleaved fields: lag += delta on the lanes still iterating
+// (l < count and not done), with per lane max |delta|, max |lag| and whether all were finite.
+struct Correction {
+    double* lag;
+    const double* delta;
+    index_t cells;
+    const bool* done;
+    index_t count;
+};
+
+template <int L>
+FPSCORE_INLINE void apply_correction(const Correction& c, double* change, double* scale, bool* finite) {
+    using Ops = detail::LaneOps<L>;
+    using V = typename Ops::V;
+    V live{};
+    for (index_t l = 0; l < L; ++l) live[l] = l < c.count && !c.done[l] ? 1.0 : 0.0;
+    V largest_change{}, largest{}, probe{};
+    for (index_t p = 0; p < c.cells; ++p) {
+        double* at = c.lag + static_cast<offset_t>(p) * L;
+        const V d = live > 0.0 ? Ops::load(c.delta + static_cast<offset_t>(p) * L) : V{};
+        const V x = Ops::load(at) + d;
+        Ops::store(at, x);
+        largest_change = Ops::max_abs(largest_change, d);
+        largest = Ops::max_abs(largest, x);
+        probe += x - x;  // stays 0 while every x is finite, NaN otherwise
+    }
+    for (index_t l = 0; l < L; ++l) {
+        change[l] = largest_change[l];
+        scale[l] = largest[l];
+        finite[l] = probe[l] == 0.0;
+    }
+}
+
+FPSCORE_SIMD_CLONES
+void apply_correction_narrow(const Correction& c, double* change, double* scale, bool* finite) {
+    apply_correction<PackedLU::kNarrowLanes>(c, change, scale, finite);
+}
+
+FPSCORE_SIMD_CLONES
+void apply_correction_wide(const Correction& c, double* change, double* scale, bool* finite) {
+    apply_correction<PackedLU::kMaxLanes>(c, change, scale, finite);
 }
 
 // Solves up to `lanes` batch members together, their fields interleaved lane-wise.
@@ -198,19 +242,17 @@ private:
                         if (!done[l]) fail(pb_, opt_, member(l), n, last_change[l], speed[l], true);
                 }
                 correction(n, prev_.data(), lag_.data(), speed);
-                double worst_ratio = 0.0;
+                double worst_ratio = 0.0, changes[kMaxLanes], scales[kMaxLanes];
+                bool finite[kMaxLanes];
+                const Correction step{lag_.data(), delta_.data(), cells_, done, count_};
+                if (lanes_ == PackedLU::kMaxLanes)
+                    apply_correction_wide(step, changes, scales, finite);
+                else
+                    apply_correction_narrow(step, changes, scales, finite);
                 for (index_t l = 0; l < count_; ++l) {
                     if (done[l]) continue;
-                    double change = 0.0, scale = 0.0;
-                    for (index_t p = 0; p < cells_; ++p) {
-                        double& x = lag_[at(p, l)];
-                        const double d = delta_[at(p, l)];
-                        x += d;
-                        change = std::max(change, std::abs(d));
-                        scale = std::max(scale, std::abs(x));
-                    }
-                    if (!std::isfinite(change) || !std::isfinite(scale))
-                        fail(pb_, opt_, member(l), n, change, speed[l], false);
+                    const double change = changes[l], scale = scales[l];
+                    if (!finite[l]) fail(pb_, opt_, member(l), n, change, speed[l], false);
                     if (k > 1 && last_change[l] > 0.0) worst_ratio = std::max(worst_ratio, change / last_change[l]);
                     last_change[l] = change;
                     if (change <= opt_.tol * std::max(1.0, scale)) {
