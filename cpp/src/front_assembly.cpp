@@ -24,8 +24,7 @@ FrontAssembly plan_front_assembly(const SymbolicLU& sym) {
         const auto first = cols.begin() + diag[j0] + s, last = first + plan.tail[J];
         return s + static_cast<index_t>(std::lower_bound(first, last, c) - first);
     };
-    std::vector<index_t> front_of(a_to_factor.size());
-    std::vector<offset_t> offset_of(a_to_factor.size());
+    std::vector<index_t> front_of(a_to_factor.size()), row_of(a_to_factor.size()), col_of(a_to_factor.size());
     fa.ptr.assign(static_cast<size_t>(plan.supernodes) + 1, 0);
     for (index_t i = 0; i < n; ++i) {
         const index_t r = perm[i];
@@ -33,21 +32,22 @@ FrontAssembly plan_front_assembly(const SymbolicLU& sym) {
             const index_t c = cols[a_to_factor[p]];
             // Entry (i, c) belongs to the front of the supernode that eliminates min(i, c).
             const index_t J = of[std::min(i, c)];
-            const index_t f = (plan.start[J + 1] - plan.start[J]) + plan.tail[J];
-            const offset_t row = position(J, i), col = position(J, c);
             front_of[p] = J;
-            offset_of[p] = row * f + col;
+            row_of[p] = position(J, i);
+            col_of[p] = position(J, c);
             ++fa.ptr[J + 1];
         }
     }
     for (index_t J = 0; J < plan.supernodes; ++J) fa.ptr[J + 1] += fa.ptr[J];
     fa.entry.assign(a_to_factor.size(), 0);
-    fa.offset.assign(a_to_factor.size(), 0);
+    fa.row.assign(a_to_factor.size(), 0);
+    fa.col.assign(a_to_factor.size(), 0);
     std::vector<offset_t> next(fa.ptr.begin(), fa.ptr.end() - 1);
     for (size_t p = 0; p < a_to_factor.size(); ++p) {
         const offset_t q = next[front_of[p]]++;
         fa.entry[q] = static_cast<offset_t>(p);
-        fa.offset[q] = offset_of[p];
+        fa.row[q] = row_of[p];
+        fa.col[q] = col_of[p];
     }
     return fa;
 }

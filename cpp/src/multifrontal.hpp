@@ -1,11 +1,12 @@
 // Multifrontal numeric LU on the row-wise factor layout (private header).
 //
-// For each supernode J (ascending: children first) a dense front F over I_J = J ∪ T_J is
-// gathered from the factor values (rows J; columns J of the rows T_J), the children's
-// Schur complements are added in (extend-add), the first |J| pivots are eliminated with
-// dense kernels, the factor parts are written back and F's trailing T_J × T_J block is
-// kept for the parent. Every element is a `Lane` value: a double (one matrix) or a SIMD
-// vector of interleaved matrices; the kernels are the same.
+// For each supernode J (ascending: children first) the dense front F over I_J = J ∪ T_J
+// is worked on in place: its rows J are the factor's rows of J (from column j0 on, f
+// contiguous entries), its columns J of the rows T_J are the factor's L panel of J, and
+// only the trailing T_J × T_J block F22 lives in a workspace. The children's Schur
+// complements are added in (extend-add), the first |J| pivots are eliminated with dense
+// kernels, and F22 is kept for the parent. Every element is a `Lane` value: a double (one
+// matrix) or a SIMD vector of interleaved matrices; the kernels are the same.
 #pragma once
 
 #include <algorithm>
@@ -26,9 +27,10 @@ FPSCORE_INLINE void copy_lanes(const double* FPSCORE_RESTRICT src, index_t count
 }
 
 struct FrontWorkspace {
-    double* front;   // max_front² · L
+    double* front;   // max_front² · L: F22 of the current front
     double* arena;   // arena · L
     double* norms;   // n · L: max |a_ij| of each row, per lane
+    double** rows;   // 2 · max_front row pointers
 };
 
 // Outcome of a factorisation: row < 0 on success, else the failing elimination step and lane.
@@ -49,118 +51,129 @@ inline bool has_wide_registers() {
 #endif
 }
 
-// The trailing update for four lanes on rows [r0, r0 + 4q) and columns [c0, c0 + 8p), four
-// rows by eight columns at a time, each pair of columns one 8-wide register. Returns the
-// first row not done; the caller finishes the rest and any columns left over.
-FPSCORE_INLINE index_t paired_column_update(double* FPSCORE_RESTRICT F, index_t f, index_t r0, index_t c0, index_t k0,
-                                            index_t k1) {
+// A block of the trailing update, C −= L·U: target row a (in [r0, r1)), column j (in
+// [0, width)) at tgt[a] + j; its multipliers l(a, k) at lrow[a] + k; U(k, j) at urow[k] + j
+// (positions in elements of L doubles; k in [k0, k1)).
+struct UpdateBlock {
+    double* const* tgt;
+    const double* const* lrow;
+    const double* const* urow;
+    offset_t tgt_col, u_col;  // element offsets added to tgt[a] and urow[k]
+    index_t r0, r1, width, k0, k1;
+};
+
+// Four lanes on rows [r0, r0 + 4q) and columns [0, 8p), four rows by eight columns at a
+// time, each pair of columns one 8-wide register. Returns the first row not done; the
+// caller finishes the rest and the columns left over.
+FPSCORE_INLINE index_t paired_column_update(const UpdateBlock& u) {
     using V4 = LaneVector<4>::type;
     using V8 = LaneVector<8>::type;
     constexpr index_t kRows = 4, kPairs = 4;
-    const offset_t ld = static_cast<offset_t>(f) * 4;
-    auto at = [&](index_t i, index_t j) { return F + i * ld + static_cast<offset_t>(j) * 4; };
-    const index_t width = (f - c0) / (2 * kPairs) * (2 * kPairs);
-    if (width == 0) return r0;
-    index_t a = r0;
-    for (; a + kRows <= f; a += kRows) {
-        for (index_t b = c0; b < c0 + width; b += 2 * kPairs) {
+    const index_t width = u.width / (2 * kPairs) * (2 * kPairs);
+    if (width == 0) return u.r0;
+    index_t a = u.r0;
+    for (; a + kRows <= u.r1; a += kRows) {
+        double* c_row[kRows];
+        const double* l_row[kRows];
+        for (index_t r = 0; r < kRows; ++r) {
+            c_row[r] = u.tgt[a + r] + u.tgt_col * 4;
+            l_row[r] = u.lrow[a + r];
+        }
+        for (index_t b = 0; b < width; b += 2 * kPairs) {
             V8 c[kRows][kPairs];
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kPairs; ++q) c[r][q] = load_lanes<8>(at(a + r, b + 2 * q));
-            for (index_t k = k0; k < k1; ++k) {
-                V8 u[kPairs];
-                for (index_t q = 0; q < kPairs; ++q) u[q] = load_lanes<8>(at(k, b + 2 * q));
+                for (index_t q = 0; q < kPairs; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + 2 * q) * 4);
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const double* ur = u.urow[k] + (u.u_col + b) * 4;
+                V8 v[kPairs];
+                for (index_t q = 0; q < kPairs; ++q) v[q] = load_lanes<8>(ur + 2 * q * 4);
                 for (index_t r = 0; r < kRows; ++r) {
-                    const V4 l4 = load_lanes<4>(at(a + r, k));
+                    const V4 l4 = load_lanes<4>(l_row[r] + static_cast<offset_t>(k) * 4);
                     const V8 l = __builtin_shufflevector(l4, l4, 0, 1, 2, 3, 0, 1, 2, 3);
-                    for (index_t q = 0; q < kPairs; ++q) c[r][q] -= l * u[q];
+                    for (index_t q = 0; q < kPairs; ++q) c[r][q] -= l * v[q];
                 }
             }
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kPairs; ++q) store_lanes<8>(at(a + r, b + 2 * q), c[r][q]);
+                for (index_t q = 0; q < kPairs; ++q) store_lanes<8>(c_row[r] + (b + 2 * q) * 4, c[r][q]);
         }
-        // Columns past the paired block, for these rows.
-        for (index_t r = 0; r < kRows; ++r)
-            for (index_t b = c0 + width; b < f; ++b) {
-                V4 acc = load_lanes<4>(at(a + r, b));
-                for (index_t k = k0; k < k1; ++k) acc -= load_lanes<4>(at(a + r, k)) * load_lanes<4>(at(k, b));
-                store_lanes<4>(at(a + r, b), acc);
+        for (index_t r = 0; r < kRows; ++r)  // columns past the paired ones, for these rows
+            for (index_t b = width; b < u.width; ++b) {
+                V4 acc = load_lanes<4>(c_row[r] + b * 4);
+                for (index_t k = u.k0; k < u.k1; ++k)
+                    acc -= load_lanes<4>(l_row[r] + static_cast<offset_t>(k) * 4) *
+                           load_lanes<4>(u.urow[k] + (u.u_col + b) * 4);
+                store_lanes<4>(c_row[r] + b * 4, acc);
             }
     }
     return a;
 }
 
-// F[r, c] −= Σ_{k0 <= k < k1} F[r, k] F[k, c] for r in [r0, f), c in [c0, f): the trailing update
-// of a blocked LU, on a row-major front of order f (element stride L).
 template <int L>
-FPSCORE_INLINE void trailing_update(double* FPSCORE_RESTRICT F, index_t f, index_t r0, index_t c0, index_t k0,
-                                    index_t k1) {
+FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     using Ops = LaneOps<L>;
     using V = typename Ops::V;
-    const offset_t ld = static_cast<offset_t>(f) * L;
-    auto at = [&](index_t i, index_t j) { return F + i * ld + static_cast<offset_t>(j) * L; };
+    if (u.width <= 0 || u.k0 >= u.k1) return;
+    auto c_at = [&](index_t a, index_t j) { return u.tgt[a] + (u.tgt_col + j) * L; };
+    auto l_at = [&](index_t a, index_t k) { return u.lrow[a] + static_cast<offset_t>(k) * L; };
+    auto u_at = [&](index_t k, index_t j) { return u.urow[k] + (u.u_col + j) * L; };
     if constexpr (L == 1) {
         // Rows are contiguous: vectorise along them, four k at a time.
-        const index_t width = f - c0;
-        for (index_t a = r0; a < f; ++a) {
-            double* FPSCORE_RESTRICT c = at(a, c0);
-            index_t k = k0;
-            for (; k + 4 <= k1; k += 4) {
-                const double l0 = *at(a, k), l1 = *at(a, k + 1), l2 = *at(a, k + 2), l3 = *at(a, k + 3);
-                const double* FPSCORE_RESTRICT u0 = at(k, c0);
-                const double* FPSCORE_RESTRICT u1 = at(k + 1, c0);
-                const double* FPSCORE_RESTRICT u2 = at(k + 2, c0);
-                const double* FPSCORE_RESTRICT u3 = at(k + 3, c0);
-                for (index_t b = 0; b < width; ++b) c[b] -= (l0 * u0[b] + l1 * u1[b]) + (l2 * u2[b] + l3 * u3[b]);
+        for (index_t a = u.r0; a < u.r1; ++a) {
+            double* FPSCORE_RESTRICT c = c_at(a, 0);
+            index_t k = u.k0;
+            for (; k + 4 <= u.k1; k += 4) {
+                const double l0 = *l_at(a, k), l1 = *l_at(a, k + 1), l2 = *l_at(a, k + 2), l3 = *l_at(a, k + 3);
+                const double* FPSCORE_RESTRICT u0 = u_at(k, 0);
+                const double* FPSCORE_RESTRICT u1 = u_at(k + 1, 0);
+                const double* FPSCORE_RESTRICT u2 = u_at(k + 2, 0);
+                const double* FPSCORE_RESTRICT u3 = u_at(k + 3, 0);
+                for (index_t b = 0; b < u.width; ++b) c[b] -= (l0 * u0[b] + l1 * u1[b]) + (l2 * u2[b] + l3 * u3[b]);
             }
-            for (; k < k1; ++k) {
-                const double lk = *at(a, k);
-                const double* FPSCORE_RESTRICT u = at(k, c0);
-                for (index_t b = 0; b < width; ++b) c[b] -= lk * u[b];
+            for (; k < u.k1; ++k) {
+                const double lk = *l_at(a, k);
+                const double* FPSCORE_RESTRICT uk = u_at(k, 0);
+                for (index_t b = 0; b < u.width; ++b) c[b] -= lk * uk[b];
             }
         }
     } else {
-        index_t a = r0;
+        index_t a = u.r0;
         if constexpr (L == 4) {
             // Two neighbouring columns of four lanes fill one 8-wide register: with AVX-512 the
             // 4 × 8 blocks of the result are 16 full-width accumulators.
-            if (has_wide_registers()) a = paired_column_update(F, f, r0, c0, k0, k1);
+            if (has_wide_registers()) a = paired_column_update(u);
         }
         // 2 × 4 blocks of the result stay in registers over the whole k loop.
-        for (; a + 2 <= f; a += 2) {
-            index_t b = c0;
-            for (; b + 4 <= f; b += 4) {
-                V c00 = Ops::load(at(a, b)), c01 = Ops::load(at(a, b + 1)), c02 = Ops::load(at(a, b + 2)),
-                  c03 = Ops::load(at(a, b + 3));
-                V c10 = Ops::load(at(a + 1, b)), c11 = Ops::load(at(a + 1, b + 1)), c12 = Ops::load(at(a + 1, b + 2)),
-                  c13 = Ops::load(at(a + 1, b + 3));
-                for (index_t k = k0; k < k1; ++k) {
-                    const V l0 = Ops::load(at(a, k)), l1 = Ops::load(at(a + 1, k));
-                    const double* u = at(k, b);
-                    const V u0 = Ops::load(u), u1 = Ops::load(u + L), u2 = Ops::load(u + 2 * L), u3 = Ops::load(u + 3 * L);
-                    c00 -= l0 * u0, c01 -= l0 * u1, c02 -= l0 * u2, c03 -= l0 * u3;
-                    c10 -= l1 * u0, c11 -= l1 * u1, c12 -= l1 * u2, c13 -= l1 * u3;
+        for (; a + 2 <= u.r1; a += 2) {
+            index_t b = 0;
+            for (; b + 4 <= u.width; b += 4) {
+                V c0[4], c1[4];
+                for (int q = 0; q < 4; ++q) c0[q] = Ops::load(c_at(a, b + q)), c1[q] = Ops::load(c_at(a + 1, b + q));
+                for (index_t k = u.k0; k < u.k1; ++k) {
+                    const V l0 = Ops::load(l_at(a, k)), l1 = Ops::load(l_at(a + 1, k));
+                    const double* ur = u_at(k, b);
+                    for (int q = 0; q < 4; ++q) {
+                        const V v = Ops::load(ur + q * L);
+                        c0[q] -= l0 * v;
+                        c1[q] -= l1 * v;
+                    }
                 }
-                Ops::store(at(a, b), c00), Ops::store(at(a, b + 1), c01), Ops::store(at(a, b + 2), c02),
-                    Ops::store(at(a, b + 3), c03);
-                Ops::store(at(a + 1, b), c10), Ops::store(at(a + 1, b + 1), c11), Ops::store(at(a + 1, b + 2), c12),
-                    Ops::store(at(a + 1, b + 3), c13);
+                for (int q = 0; q < 4; ++q) Ops::store(c_at(a, b + q), c0[q]), Ops::store(c_at(a + 1, b + q), c1[q]);
             }
-            for (; b < f; ++b) {
-                V c0v = Ops::load(at(a, b)), c1v = Ops::load(at(a + 1, b));
-                for (index_t k = k0; k < k1; ++k) {
-                    const V u = Ops::load(at(k, b));
-                    c0v -= Ops::load(at(a, k)) * u;
-                    c1v -= Ops::load(at(a + 1, k)) * u;
+            for (; b < u.width; ++b) {
+                V c0 = Ops::load(c_at(a, b)), c1 = Ops::load(c_at(a + 1, b));
+                for (index_t k = u.k0; k < u.k1; ++k) {
+                    const V v = Ops::load(u_at(k, b));
+                    c0 -= Ops::load(l_at(a, k)) * v;
+                    c1 -= Ops::load(l_at(a + 1, k)) * v;
                 }
-                Ops::store(at(a, b), c0v), Ops::store(at(a + 1, b), c1v);
+                Ops::store(c_at(a, b), c0), Ops::store(c_at(a + 1, b), c1);
             }
         }
-        for (; a < f; ++a)
-            for (index_t b = c0; b < f; ++b) {
-                V c = Ops::load(at(a, b));
-                for (index_t k = k0; k < k1; ++k) c -= Ops::load(at(a, k)) * Ops::load(at(k, b));
-                Ops::store(at(a, b), c);
+        for (; a < u.r1; ++a)
+            for (index_t b = 0; b < u.width; ++b) {
+                V c = Ops::load(c_at(a, b));
+                for (index_t k = u.k0; k < u.k1; ++k) c -= Ops::load(l_at(a, k)) * Ops::load(u_at(k, b));
+                Ops::store(c_at(a, b), c);
             }
     }
 }
@@ -202,35 +215,44 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
 
     for (index_t J = 0; J < plan.supernodes; ++J) {
         const index_t j0 = plan.start[J], s = plan.start[J + 1] - j0, t = plan.tail[J], f = s + t;
-        const offset_t ld = static_cast<offset_t>(f) * L;
-        double* F = ws.front;
+        // Row i of the front: columns [0, s) from left[i] (all f columns for i < s), columns
+        // [s, f) from right[i].
+        double** left = ws.rows;
+        double** right = ws.rows + f;
+        double* F22 = ws.front;
         const offset_t* lpanel = plan.lpanel.data() + plan.tail_ptr[J];
+        for (index_t q = 0; q < s; ++q) {
+            left[q] = lu + (diag[j0 + q] - q) * L;
+            right[q] = left[q] + static_cast<offset_t>(s) * L;
+        }
+        for (index_t a = 0; a < t; ++a) {
+            left[s + a] = lu + lpanel[a] * L;
+            right[s + a] = F22 + static_cast<offset_t>(a) * t * L;
+        }
+        std::fill_n(F22, static_cast<offset_t>(t) * t * L, 0.0);
         if (a_values != nullptr) {
-            std::fill_n(F, f * ld, 0.0);
+            for (index_t q = 0; q < s; ++q) std::fill_n(left[q], static_cast<offset_t>(f) * L, 0.0);
+            for (index_t a = 0; a < t; ++a) std::fill_n(left[s + a], static_cast<offset_t>(s) * L, 0.0);
             for (offset_t e = assembly->ptr[J]; e < assembly->ptr[J + 1]; ++e) {
-                double* dst = F + assembly->offset[e] * L;
+                double* dst = left[assembly->row[e]] + static_cast<offset_t>(assembly->col[e]) * L;
                 Ops::store(dst, Ops::load(dst) + Ops::load(a_values + assembly->entry[e] * L));
             }
-        } else {
-            // Rows of J from column j0 on are exactly I_J; rows T_J hold columns J contiguously;
-            // the T_J × T_J block starts at zero.
-            for (index_t q = 0; q < s; ++q) copy_lanes<L>(lu + (diag[j0 + q] - q) * L, f, F + q * ld);
-            for (index_t a = 0; a < t; ++a) {
-                double* row = F + (s + a) * ld;
-                copy_lanes<L>(lu + lpanel[a] * L, s, row);
-                std::fill_n(row + static_cast<offset_t>(s) * L, static_cast<offset_t>(t) * L, 0.0);
-            }
         }
-        // Extend-add the children's Schur complements.
+        // Extend-add the children's Schur complements (rel ascends: columns in J come first).
         for (offset_t c = plan.child_ptr[J]; c < plan.child_ptr[J + 1]; ++c) {
             const index_t C = plan.child[c], tc = plan.tail[C];
             const index_t* rel = plan.relative.data() + plan.tail_ptr[C];
+            const index_t split = static_cast<index_t>(std::lower_bound(rel, rel + tc, s) - rel);
             const double* U = ws.arena + plan.update_at[C] * L;
             for (index_t a = 0; a < tc; ++a) {
-                double* row = F + rel[a] * ld;
+                const index_t r = rel[a];
                 const double* src = U + static_cast<offset_t>(a) * tc * L;
-                for (index_t b = 0; b < tc; ++b) {
-                    double* dst = row + static_cast<offset_t>(rel[b]) * L;
+                for (index_t b = 0; b < split; ++b) {
+                    double* dst = left[r] + static_cast<offset_t>(rel[b]) * L;
+                    Ops::store(dst, Ops::load(dst) + Ops::load(src + static_cast<offset_t>(b) * L));
+                }
+                for (index_t b = split; b < tc; ++b) {
+                    double* dst = right[r] + static_cast<offset_t>(rel[b] - s) * L;
                     Ops::store(dst, Ops::load(dst) + Ops::load(src + static_cast<offset_t>(b) * L));
                 }
             }
@@ -241,7 +263,7 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
         for (index_t kb = 0; kb < s; kb += kBlock) {
             const index_t ke = std::min<index_t>(kb + kBlock, s);
             for (index_t k = kb; k < ke; ++k) {  // the panel: columns kb..ke-1, rows below k
-                double* pk = F + k * ld + static_cast<offset_t>(k) * L;
+                double* pk = left[k] + static_cast<offset_t>(k) * L;
                 const V pivot = Ops::load(pk);
                 for (index_t l = 0; l < active; ++l) {
                     const double p = pk[L == 1 ? 0 : l];
@@ -250,9 +272,9 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
                 }
                 const V inv = 1.0 / pivot;
                 if (inv_piv != nullptr) Ops::store(inv_piv + static_cast<offset_t>(j0 + k) * L, inv);
-                const double* FPSCORE_RESTRICT src = F + k * ld;
+                const double* FPSCORE_RESTRICT src = left[k];
                 for (index_t i = k + 1; i < f; ++i) {
-                    double* FPSCORE_RESTRICT dst = F + i * ld;
+                    double* FPSCORE_RESTRICT dst = left[i];
                     const V l = Ops::load(dst + static_cast<offset_t>(k) * L) * inv;
                     Ops::store(dst + static_cast<offset_t>(k) * L, l);
                     for (index_t j = k + 1; j < ke; ++j)
@@ -262,20 +284,18 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
             // Rows kb..ke-1 of U beyond the panel: forward substitution with the panel's L.
             for (index_t r = kb + 1; r < ke; ++r)
                 for (index_t k = kb; k < r; ++k) {
-                    double* FPSCORE_RESTRICT dst = F + r * ld;
-                    const double* FPSCORE_RESTRICT src = F + k * ld;
+                    double* FPSCORE_RESTRICT dst = left[r];
+                    const double* FPSCORE_RESTRICT src = left[k];
                     const V l = Ops::load(dst + static_cast<offset_t>(k) * L);
                     for (index_t j = ke; j < f; ++j)
                         Ops::store(dst + j * L, Ops::load(dst + j * L) - l * Ops::load(src + j * L));
                 }
-            if (ke < f) trailing_update<L>(F, f, ke, ke, kb, ke);
+            // The trailing rows, columns [ke, s) (in left) then [s, f) (in right).
+            update_block<L>({left, left, left, ke, ke, ke, f, s - ke, kb, ke});
+            update_block<L>({right, left, left, 0, s, ke, f, t, kb, ke});
         }
-        // Write the factor back and keep the Schur complement for the parent.
-        for (index_t q = 0; q < s; ++q) copy_lanes<L>(F + q * ld, f, lu + (diag[j0 + q] - q) * L);
-        for (index_t a = 0; a < t; ++a) copy_lanes<L>(F + (s + a) * ld, s, lu + lpanel[a] * L);
-        double* U = ws.arena + plan.update_at[J] * L;
-        for (index_t a = 0; a < t; ++a)
-            copy_lanes<L>(F + (s + a) * ld + static_cast<offset_t>(s) * L, t, U + static_cast<offset_t>(a) * t * L);
+        // Keep the Schur complement for the parent.
+        copy_lanes<L>(F22, t * t, ws.arena + plan.update_at[J] * L);
     }
     return {};
 }

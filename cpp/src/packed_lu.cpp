@@ -83,6 +83,7 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
     row_norms_.assign(2 * n * L, 0.0);  // two work rows for the row-by-row kernel
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front * L, 0.0);
+    front_rows_.assign(2 * static_cast<size_t>(plan.max_front), nullptr);
     arena_.assign(static_cast<size_t>(plan.arena) * L, 0.0);
 }
 
@@ -109,7 +110,7 @@ void PackedLU::factor_matrix(index_t active) {
     const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
     for (offset_t p = 0; p < nnz; ++p)
         for (offset_t l = active; l < L; ++l) matrix_[p * L + l] = matrix_[p * L];
-    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
+    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data(), front_rows_.data()};
     const detail::PivotFailure bad =
         lanes_ == kMaxLanes
             ? factor_kernel_wide(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(), ws,

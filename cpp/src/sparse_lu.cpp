@@ -28,6 +28,7 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front, 0.0);
+    front_rows_.assign(2 * static_cast<size_t>(plan.max_front), nullptr);
     arena_.assign(static_cast<size_t>(plan.arena), 0.0);
 }
 
@@ -51,7 +52,7 @@ void SparseLU::factor_assembled() { factor_from(nullptr); }
 void SparseLU::factor_from(const double* a_values) {
     factored_ = false;
     const SymbolicLU& s = *symbolic_;
-    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data()};
+    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data(), front_rows_.data()};
     const detail::PivotFailure bad =
         factor_kernel(s, a_values, assembly_.get(), values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
     if (bad.row < 0) {

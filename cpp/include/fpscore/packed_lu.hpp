@@ -65,6 +65,7 @@ private:
     aligned_vector<double> row_norms_;   // n * lanes: row norms (dense fronts) or the dense work row
     aligned_vector<double> front_;       // the dense front of one supernode
     aligned_vector<double> arena_;       // Schur complements waiting for their parent
+    std::vector<double*> front_rows_;    // row pointers of the current dense front
     index_t failed_lane_ = -1;
     bool factored_ = false;
 };

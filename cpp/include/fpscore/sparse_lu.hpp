@@ -136,6 +136,7 @@ private:
     aligned_vector<double> inv_pivots_; // reciprocal pivots
     aligned_vector<double> front_;      // the dense front of one supernode
     aligned_vector<double> arena_;      // Schur complements waiting for their parent
+    std::vector<double*> front_rows_;    // row pointers of the current dense front
     bool factored_ = false;
 };
 
