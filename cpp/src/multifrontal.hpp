@@ -41,16 +41,6 @@ struct PivotFailure {
     double norm = 0.0;
 };
 
-// True when the CPU has 512-bit vector registers (AVX-512), checked once.
-inline bool has_wide_registers() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static const bool wide = __builtin_cpu_supports("avx512f");
-    return wide;
-#else
-    return false;
-#endif
-}
-
 // A block of the trailing update, C −= L·U: target row a (in [r0, r1)), column j (in
 // [0, width)) at tgt[a] + j; its multipliers l(a, k) at lrow[a] + k; U(k, j) at urow[k] + j
 // (positions in elements of L doubles; k in [k0, k1)).

@@ -57,10 +57,13 @@ void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* in
 
 std::vector<Pack> plan_packs(index_t members) {
     if (members < 0) throw std::invalid_argument("plan_packs needs members >= 0, got " + std::to_string(members));
+    // Eight lanes pay off with 512-bit registers; with AVX2 a lane vector would take two
+    // registers and the kernels would spill (measured: slower than four lanes).
+    const index_t widest = detail::has_wide_registers() ? PackedLU::kMaxLanes : PackedLU::kNarrowLanes;
     std::vector<Pack> packs;
-    for (index_t first = 0; first < members; first += PackedLU::kMaxLanes) {
-        const index_t count = std::min(PackedLU::kMaxLanes, members - first);
-        packs.push_back({first, count, count <= PackedLU::kNarrowLanes ? PackedLU::kNarrowLanes : PackedLU::kMaxLanes});
+    for (index_t first = 0; first < members; first += widest) {
+        const index_t count = std::min(widest, members - first);
+        packs.push_back({first, count, count <= PackedLU::kNarrowLanes ? PackedLU::kNarrowLanes : widest});
     }
     return packs;
 }

@@ -24,6 +24,16 @@
 
 namespace fpscore::detail {
 
+// True when the CPU has 512-bit vector registers (AVX-512), checked once.
+inline bool has_wide_registers() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool wide = __builtin_cpu_supports("avx512f");
+    return wide;
+#else
+    return false;
+#endif
+}
+
 // kWidth doubles processed as one value: GCC/Clang vector extensions become AVX
 // registers in the x86-64-v3/v4 clones and SSE2 registers in the baseline.
 template <int kWidth>

@@ -176,7 +176,7 @@ class BatchedLU:
 
     @property
     def lanes(self) -> int:
-        """Matrices per SIMD pack: 8, or 4 when the batch has at most four members."""
+        """Matrices per SIMD pack: 8 on CPUs with AVX-512, else 4 (and 4 for batches of at most four)."""
         return int(self._lu.lanes)
 
     @property

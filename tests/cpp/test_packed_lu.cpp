@@ -66,9 +66,11 @@ void packs_cover_the_batch() {
         }
         CHECK(next == members);
     }
+    const index_t widest = plan_packs(PackedLU::kMaxLanes).front().lanes;  // 4 without AVX-512
+    CHECK(widest == PackedLU::kMaxLanes || widest == PackedLU::kNarrowLanes);
     CHECK(plan_packs(3).front().lanes == PackedLU::kNarrowLanes);
-    CHECK(plan_packs(11).back().lanes == PackedLU::kNarrowLanes);
-    CHECK(plan_packs(13).back().lanes == PackedLU::kMaxLanes);
+    CHECK(plan_packs(2 * widest + 3).back().lanes == PackedLU::kNarrowLanes);
+    CHECK(plan_packs(2 * widest + 5).back().lanes == widest || widest == PackedLU::kNarrowLanes);
     CHECK_THROWS(std::invalid_argument, PackedLU(nullptr, 4));
 }
 

@@ -77,8 +77,9 @@ struct Pack {
     index_t lanes;
 };
 
-// Splits `members` into packs of PackedLU::kMaxLanes and, when at most kNarrowLanes
-// members are left over, a last narrow pack. The split depends only on `members`.
+// Splits `members` into packs of PackedLU::kMaxLanes (kNarrowLanes on CPUs without
+// 512-bit vectors) and, when at most kNarrowLanes members are left over, a last narrow
+// pack. The split depends only on `members` and the CPU.
 std::vector<Pack> plan_packs(index_t members);
 
 }  // namespace fpscore
