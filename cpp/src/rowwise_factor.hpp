@@ -5,8 +5,7 @@
 // supernodes S (exactly those whose common tail T_S contains i) and the start of i's own
 // one, so rows are eliminated in pairs (i, i+1): a supernode both rows need is streamed
 // once for the two of them, halving the loads of U per multiply-add. Within a supernode,
-// up to four (one row) or two (a pair) of its rows update w[c] at once, w[c] in a
-// register. On small grids, whose supernodes are small, this beats forming dense fronts.
+// up to four of its rows update w[c] (of one or both rows) at once, w[c] in a register. On small grids, whose supernodes are small, this beats forming dense fronts.
 #pragma once
 
 #include <algorithm>
@@ -70,11 +69,9 @@ FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b,
     const offset_t tail = diag[a] + (b - a);  // first tail entry of row a
     const offset_t len = row_ptr[a + 1] - tail;
     const index_t* cols = sym.cols().data() + tail;
-    constexpr int kRows = T == 1 ? 4 : 2;  // source rows per pass: registers for T·kRows multipliers
-    index_t k = a;
-    for (; k + kRows <= b; k += kRows) update_tail<L, kRows, T>(lu, diag, b, k, cols, len, w);
-    if constexpr (kRows > 2)
-        if (k + 2 <= b) update_tail<L, 2, T>(lu, diag, b, k, cols, len, w), k += 2;
+    index_t k = a;  // four source rows per pass (their T·4 multipliers stay in registers), then 2, 1
+    for (; k + 4 <= b; k += 4) update_tail<L, 4, T>(lu, diag, b, k, cols, len, w);
+    if (k + 2 <= b) update_tail<L, 2, T>(lu, diag, b, k, cols, len, w), k += 2;
     if (k < b) update_tail<L, 1, T>(lu, diag, b, k, cols, len, w);
 }
 
