@@ -5,7 +5,8 @@
 // supernodes S (exactly those whose common tail T_S contains i) and the start of i's own
 // one, so rows are eliminated in pairs (i, i+1): a supernode both rows need is streamed
 // once for the two of them, halving the loads of U per multiply-add. Within a supernode,
-// up to four of its rows update w[c] (of one or both rows) at once, w[c] in a register. On small grids, whose supernodes are small, this beats forming dense fronts.
+// up to four of its rows update w[c] (of one or both rows) at once, w[c] in a register.
+// On small grids, whose supernodes are small, this beats forming dense fronts.
 #pragma once
 
 #include <algorithm>
