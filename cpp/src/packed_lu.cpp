@@ -53,6 +53,21 @@ void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* in
     detail::substitute<PackedLU::kMaxLanes>(sym, lu, inv_piv, x);
 }
 
+// out[p * L + l] = lane[l][p]: one full element (a cache line for eight lanes) per store.
+template <int L>
+FPSCORE_INLINE void interleave(const double* const* lane, offset_t count, double* FPSCORE_RESTRICT out) {
+    for (offset_t p = 0; p < count; ++p)
+        for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
+}
+
+FPSCORE_SIMD_CLONES
+void interleave_lanes(const double* const* lane, index_t lanes, offset_t count, double* out) {
+    if (lanes == PackedLU::kMaxLanes)
+        interleave<PackedLU::kMaxLanes>(lane, count, out);
+    else
+        interleave<PackedLU::kNarrowLanes>(lane, count, out);
+}
+
 }  // namespace
 
 std::vector<Pack> plan_packs(index_t members) {
@@ -93,16 +108,9 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
 void PackedLU::factor(const double* const* a_values, index_t active) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
-    const offset_t L = lanes_, nnz = symbolic_->nnz_matrix();
     const double* lane[kMaxLanes];
-    for (offset_t l = 0; l < L; ++l) lane[l] = a_values[l < active ? l : 0];
-    // Blocks of entries, so that each written cache line is filled at once.
-    constexpr offset_t kBlock = 64;
-    for (offset_t p0 = 0; p0 < nnz; p0 += kBlock) {
-        const offset_t p1 = std::min(p0 + kBlock, nnz);
-        for (offset_t l = 0; l < L; ++l)
-            for (offset_t p = p0; p < p1; ++p) matrix_[p * L + l] = lane[l][p];
-    }
+    for (index_t l = 0; l < lanes_; ++l) lane[l] = a_values[l < active ? l : 0];
+    interleave_lanes(lane, lanes_, symbolic_->nnz_matrix(), matrix_.data());
     factor_matrix(active);
 }
 
