@@ -98,6 +98,50 @@ FPSCORE_INLINE index_t paired_column_update(const UpdateBlock& u) {
     return a;
 }
 
+// Eight lanes on rows [r0, r0 + 4q) and columns [0, 4p), four rows by four columns at a
+// time (16 accumulators: AVX-512 has 32 registers). Returns the first row not done; the
+// caller finishes the rest and the columns left over.
+FPSCORE_INLINE index_t wide_block_update(const UpdateBlock& u) {
+    using V8 = LaneVector<8>::type;
+    constexpr index_t kRows = 4, kCols = 4;
+    const index_t width = u.width / kCols * kCols;
+    if (width == 0) return u.r0;
+    index_t a = u.r0;
+    for (; a + kRows <= u.r1; a += kRows) {
+        double* c_row[kRows];
+        const double* l_row[kRows];
+        for (index_t r = 0; r < kRows; ++r) {
+            c_row[r] = u.tgt[a + r] + u.tgt_col * 8;
+            l_row[r] = u.lrow[a + r];
+        }
+        for (index_t b = 0; b < width; b += kCols) {
+            V8 c[kRows][kCols];
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kCols; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + q) * 8);
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const double* ur = u.urow[k] + (u.u_col + b) * 8;
+                V8 v[kCols];
+                for (index_t q = 0; q < kCols; ++q) v[q] = load_lanes<8>(ur + q * 8);
+                for (index_t r = 0; r < kRows; ++r) {
+                    const V8 l = load_lanes<8>(l_row[r] + static_cast<offset_t>(k) * 8);
+                    for (index_t q = 0; q < kCols; ++q) c[r][q] -= l * v[q];
+                }
+            }
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kCols; ++q) store_lanes<8>(c_row[r] + (b + q) * 8, c[r][q]);
+        }
+        for (index_t r = 0; r < kRows; ++r)  // columns past the blocks, for these rows
+            for (index_t b = width; b < u.width; ++b) {
+                V8 acc = load_lanes<8>(c_row[r] + b * 8);
+                for (index_t k = u.k0; k < u.k1; ++k)
+                    acc -= load_lanes<8>(l_row[r] + static_cast<offset_t>(k) * 8) *
+                           load_lanes<8>(u.urow[k] + (u.u_col + b) * 8);
+                store_lanes<8>(c_row[r] + b * 8, acc);
+            }
+    }
+    return a;
+}
+
 template <int L>
 FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     using Ops = LaneOps<L>;
@@ -131,6 +175,9 @@ FPSCORE_INLINE void update_block(const UpdateBlock& u) {
             // Two neighbouring columns of four lanes fill one 8-wide register: with AVX-512 the
             // 4 × 8 blocks of the result are 16 full-width accumulators.
             if (has_wide_registers()) a = paired_column_update(u);
+        }
+        if constexpr (L == 8) {
+            if (has_wide_registers()) a = wide_block_update(u);  // 4 × 4 blocks, 16 accumulators
         }
         // 2 × 4 blocks of the result stay in registers over the whole k loop.
         for (; a + 2 <= u.r1; a += 2) {
