@@ -1,5 +1,6 @@
 #include "fpscore/ordering.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 #include <stdexcept>
@@ -36,21 +37,23 @@ std::vector<index_t> natural_order(index_t n) {
 
 namespace {
 
-// Whether every edge of g joins 5-point neighbours of the rows×cols grid.
+// Whether every edge of g joins 5-point neighbours of the rows×cols grid. An edge is told
+// by its offset d = v - u and u's column: ±1 within a row, ±cols, and, only on a periodic
+// grid, ±(cols-1) across a row's ends or ±(rows-1)·cols across the first and last rows.
 std::optional<GridShape> fits_grid(const Graph& g, index_t cols) {
     GridShape shape{g.n / cols, cols, false, false};
-    for (index_t u = 0; u < g.n; ++u) {
-        const index_t ui = u / cols, uj = u % cols;
+    const index_t wrap_rows = (shape.rows - 1) * cols;
+    for (index_t u = 0, uj = 0; u < g.n; ++u, uj = uj + 1 == cols ? 0 : uj + 1) {
         for (offset_t p = g.ptr[u]; p < g.ptr[u + 1]; ++p) {
-            const index_t v = g.adj[p];
-            const index_t di = std::abs(v / cols - ui), dj = std::abs(v % cols - uj);
-            if (di == 0 && dj == 1) continue;
-            if (dj == 0 && di == 1) continue;
-            if (di == 0 && dj == shape.cols - 1 && shape.cols > 2) {
+            const index_t d = g.adj[p] - u;
+            // Non-short-circuit operators: one well-predicted branch for the usual edges.
+            const bool next_in_row = (d == 1) & (uj + 1 < cols), previous_in_row = (d == -1) & (uj > 0);
+            if (next_in_row | previous_in_row | (d == cols) | (d == -cols)) continue;
+            if (cols > 2 && ((d == cols - 1 && uj == 0) || (d == 1 - cols && uj == cols - 1))) {
                 shape.periodic_cols = true;
                 continue;
             }
-            if (dj == 0 && di == shape.rows - 1 && shape.rows > 2) {
+            if (shape.rows > 2 && (d == wrap_rows || d == -wrap_rows)) {
                 shape.periodic_rows = true;
                 continue;
             }
@@ -69,7 +72,7 @@ std::optional<GridShape> detect_grid(const Graph& g) {
     for (index_t u = 0; u < g.n; ++u)
         for (offset_t p = g.ptr[u]; p < g.ptr[u + 1]; ++p) {
             const index_t d = std::abs(g.adj[p] - u);
-            if (d > 1 && d < smallest) smallest = d;
+            smallest = std::min(smallest, d > 1 ? d : smallest);
         }
     for (const index_t cols : {smallest, smallest + 1}) {
         if (cols <= 0 || cols > g.n || g.n % cols != 0) continue;

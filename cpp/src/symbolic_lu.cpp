@@ -1,12 +1,308 @@
-// Symbolic analysis: elimination tree and row patterns of L by "row subtrees"
-// (Liu; as in CSparse's cs_etree / cs_ereach), U's pattern as L's transpose.
+// Symbolic analysis of P (A + Aᵀ) Pᵀ, supernode by supernode rather than entry by entry.
+// One ordered pass finds the fundamental supernodes and each one's tail T_J: the U pattern
+// its rows share beyond the supernode. Rows of supernode J = [j0, j1) then read
+//   U(i) = {i+1, ..., j1-1} ∪ T_J,   L(i) = the columns of every K with i in T_K, then j0 .. i-1,
+// so only writing out the factor pattern touches every entry.
 #include <algorithm>
-#include <stdexcept>
-#include <string>
+#include <cstddef>
+#include <numeric>
+#include <utility>
+#include <vector>
 
 #include "fpscore/sparse_lu.hpp"
 
 namespace fpscore {
+namespace {
+
+// A partition of the rows into supernodes with their tails T_J (ascending).
+struct Supernodes {
+    std::vector<index_t> start;     // supernode J holds rows start[J] .. start[J+1]-1
+    std::vector<index_t> tail;      // |T_J|
+    std::vector<offset_t> tail_at;  // T_J is tails[tail_at[J] ..]
+    std::vector<index_t> tails;
+    index_t count() const { return static_cast<index_t>(start.size()) - 1; }
+    index_t size(index_t J) const { return start[J + 1] - start[J]; }
+};
+
+// The neighbours k > j of row j in the new numbering, ascending: sorted by insertion as
+// they come (rows are short), or at the end when many.
+void neighbours_above(const Graph& g, const std::vector<index_t>& perm, const std::vector<index_t>& iperm,
+                      index_t j, std::vector<index_t>& above) {
+    above.clear();
+    const index_t v = perm[j];
+    const bool many = g.degree(v) > 16;
+    for (offset_t p = g.ptr[v]; p < g.ptr[v + 1]; ++p) {
+        const index_t k = iperm[g.adj[p]];
+        if (k <= j) continue;
+        above.push_back(k);
+        if (!many)
+            for (auto at = above.end() - 1; at != above.begin() && *(at - 1) > k; --at) std::swap(*at, *(at - 1));
+    }
+    if (many) std::sort(above.begin(), above.end());
+}
+
+// Fundamental supernodes and their tails, in one pass over the rows in order. U(j) is the
+// union of j's entries beyond j and of U(c) \ {j} over j's children c in the elimination
+// tree (whose parent is the first entry of U(c)). Row j joins j-1's supernode when
+// U(j-1) = {j} ∪ U(j), i.e. when j-1 is a child of j and nothing else adds to U(j); then
+// U(j) is a suffix of U(j-1). So each supernode stores only the pattern of its first row,
+// its tail being the suffix left at its last row.
+Supernodes fundamental_supernodes(const Graph& g, const std::vector<index_t>& perm,
+                                  const std::vector<index_t>& iperm) {
+    const index_t n = g.n;
+    Supernodes s;
+    std::vector<index_t>& patterns = s.tails;
+    // Nested dissection of a grid needs 1.5 to 1.7 times this room.
+    patterns.reserve(2 * (g.adj.size() + static_cast<size_t>(n)));
+    std::vector<index_t> first_child(static_cast<size_t>(n), -1), next_sibling;  // closed supernodes by parent row
+    for (auto* v : {&s.start, &s.tail, &next_sibling}) v->reserve(static_cast<size_t>(n) + 1);  // a supernode a row at most
+    s.tail_at.reserve(static_cast<size_t>(n));
+    std::vector<index_t> member(static_cast<size_t>(n), -1);  // member[x] == j0: x in U(j0), j0 the open supernode
+    std::vector<index_t> above, merged(static_cast<size_t>(n));
+    offset_t open_at = 0;  // U(j-1) = patterns[open_at ..] while j-1 is in the open supernode
+    auto close_open_supernode = [&] {
+        const auto id = static_cast<index_t>(s.tail.size());
+        s.tail.push_back(static_cast<index_t>(static_cast<offset_t>(patterns.size()) - open_at));
+        s.tail_at.push_back(open_at);
+        next_sibling.push_back(-1);
+        if (s.tail.back() > 0) {  // the parent row is the first tail entry
+            index_t& first = first_child[patterns[open_at]];
+            next_sibling[id] = first;
+            first = id;
+        }
+    };
+    auto child_tail = [&](index_t c) {  // T_C \ {parent}
+        const index_t* const tail = patterns.data() + s.tail_at[c];
+        return std::make_pair(tail + 1, tail + s.tail[c]);
+    };
+    // Makes room for `more` entries, growing to the total projected from the rows so far.
+    auto make_room = [&](index_t j, size_t more) {
+        if (patterns.size() + more <= patterns.capacity()) return;
+        const auto done = static_cast<double>(std::max(j, 1));
+        const auto projected = static_cast<size_t>(1.25 * static_cast<double>(patterns.size()) * n / done);
+        patterns.reserve(std::max({patterns.size() + more, projected, patterns.capacity() * 3 / 2}));
+    };
+    // Appends U(j) = above ∪ the children's tails without j, ascending. One or two children
+    // are merged in; more are gathered by marks (member[x] = j, as the check of row j+1 would
+    // set them) and sorted, so that the work stays bounded by the sizes of the parts.
+    auto append_union = [&](index_t j) {
+        index_t children = 0;
+        size_t bound = above.size();
+        for (index_t c = first_child[j]; c != -1; c = next_sibling[c], ++children) bound += s.tail[c];
+        make_room(j, bound);
+        const index_t first = first_child[j];
+        if (children > 2) {
+            const auto begin = static_cast<std::ptrdiff_t>(patterns.size());
+            for (const index_t x : above) member[x] = j, patterns.push_back(x);
+            for (index_t c = first; c != -1; c = next_sibling[c])
+                for (auto [x, last] = child_tail(c); x != last; ++x)
+                    if (member[*x] != j) member[*x] = j, patterns.push_back(*x);
+            std::sort(patterns.begin() + begin, patterns.end());
+            return;
+        }
+        const index_t* acc = above.data();
+        const index_t* acc_end = acc + above.size();
+        if (children == 2) {
+            const auto [x, last] = child_tail(next_sibling[first]);
+            acc_end = std::set_union(acc, acc_end, x, last, merged.data());
+            acc = merged.data();
+        }
+        if (children == 0) {
+            for (const index_t* x = acc; x != acc_end; ++x) patterns.push_back(*x);
+            return;
+        }
+        const size_t begin = patterns.size();  // the room is there: no reallocation
+        patterns.resize(begin + static_cast<size_t>(acc_end - acc) + static_cast<size_t>(s.tail[first]));
+        const auto [x, last] = child_tail(first);
+        const index_t* end = std::set_union(acc, acc_end, x, last, patterns.data() + begin);
+        patterns.resize(static_cast<size_t>(end - patterns.data()));
+    };
+    for (index_t j = 0; j < n; ++j) {
+        neighbours_above(g, perm, iperm, j, above);
+        if (j > 0) {
+            if (open_at < static_cast<offset_t>(patterns.size()) && patterns[open_at] == j) {  // j-1 is a child of j
+                // j's own few entries are looked up in U(j-1); the other children's tails, by
+                // marks set once per supernode, and only when needed.
+                const auto previous = patterns.begin() + open_at;
+                bool adds = false;
+                for (const index_t x : above) adds = adds || !std::binary_search(previous, patterns.end(), x);
+                const index_t j0 = s.start.back();
+                if (!adds && first_child[j] != -1 && member[j] != j0)
+                    for (auto x = previous; x != patterns.end(); ++x) member[*x] = j0;
+                for (index_t c = first_child[j]; c != -1 && !adds; c = next_sibling[c])
+                    for (auto [x, last] = child_tail(c); x != last && !adds; ++x) adds = member[*x] != j0;
+                if (!adds) {
+                    ++open_at;
+                    continue;
+                }
+            }
+            close_open_supernode();
+        }
+        s.start.push_back(j);
+        open_at = static_cast<offset_t>(patterns.size());
+        append_union(j);
+    }
+    if (n > 0) close_open_supernode();
+    s.start.push_back(n);
+    return s;
+}
+
+// Merges small supernodes into their parent when the parent comes right after them, at
+// the price of explicit zeros in the merged rows: fewer, larger dense fronts. A merged
+// group [m0, m1) keeps the tail of its last supernode.
+Supernodes merge_small_supernodes(Supernodes s) {
+    struct Group {
+        index_t start, end;  // rows
+        index_t tail;        // |T|
+        offset_t tail_at;    // T in s.tails
+        double zeros;        // explicit zeros the merges added to the group's U part
+    };
+    // Allowed fraction of explicit zeros in the merged U part, by merged size (tuned on grids).
+    auto acceptable = [](double size, double zero_fraction) {
+        return (size <= 8 && zero_fraction < 0.5) || (size <= 16 && zero_fraction < 0.2) ||
+               (size <= 32 && zero_fraction < 0.05) || zero_fraction < 0.01;
+    };
+    std::vector<Group> groups;
+    bool merged_any = false;
+    for (index_t J = 0; J < s.count(); ++J) {
+        Group g{s.start[J], s.start[J + 1], s.tail[J], s.tail_at[J], 0.0};
+        while (!groups.empty()) {
+            const Group& c = groups.back();
+            // c must end right before g and have its parent (first tail entry) in g.
+            if (c.end != g.start || c.tail == 0 || s.tails[c.tail_at] >= g.end) break;
+            const double sc = c.end - c.start, sg = g.end - g.start, size = sc + sg;
+            const double zeros = c.zeros + g.zeros + sc * (sg + g.tail - c.tail);
+            const double entries = size * g.tail + size * (size - 1) / 2;
+            if (!acceptable(size, zeros / entries)) break;
+            g.start = c.start;
+            g.zeros = zeros;
+            groups.pop_back();
+            merged_any = true;
+        }
+        groups.push_back(g);
+    }
+    if (!merged_any) return s;
+    Supernodes merged;
+    merged.tails = std::move(s.tails);
+    for (const Group& g : groups) {
+        merged.start.push_back(g.start);
+        merged.tail.push_back(g.tail);
+        merged.tail_at.push_back(g.tail_at);
+    }
+    merged.start.push_back(s.start.back());
+    return merged;
+}
+
+// Copies a short run of column indices (a library call costs more than the copy).
+void copy_columns(const index_t* from, index_t count, index_t* to) {
+    for (index_t k = 0; k < count; ++k) to[k] = from[k];
+}
+
+// The factor rows [L part] [diagonal] [U part] of the supernodal pattern.
+void write_rows(const Supernodes& s, index_t n, std::vector<offset_t>& row_ptr, std::vector<offset_t>& diag,
+                std::vector<index_t>& cols) {
+    // Row i of J = [j0, j1) has |L(i)| = (i - j0) + the sizes of the K with i in T_K, a diagonal,
+    // and (j1 - 1 - i) + |T_J| entries of U.
+    row_ptr.assign(static_cast<size_t>(n) + 1, 0);
+    for (index_t J = 0; J < s.count(); ++J) {
+        const index_t j0 = s.start[J], j1 = s.start[J + 1];
+        for (offset_t q = s.tail_at[J]; q < s.tail_at[J] + s.tail[J]; ++q) row_ptr[s.tails[q] + 1] += j1 - j0;
+        for (index_t i = j0; i < j1; ++i) row_ptr[i + 1] += (i - j0) + (j1 - i) + s.tail[J];
+    }
+    for (index_t i = 0; i < n; ++i) row_ptr[i + 1] += row_ptr[i];
+    cols.resize(static_cast<size_t>(row_ptr[n]));
+    // Supernodes in ascending order append j0 .. j1-1 to the L parts of their tail rows, so
+    // when J comes, each of its rows i has its L part written up to column j0 and ends with
+    // the same segment j0 .. j1-1, T_J. `diag` follows the L parts as they grow.
+    diag.assign(row_ptr.begin(), row_ptr.end() - 1);
+    for (index_t J = 0; J < s.count(); ++J) {
+        const index_t j0 = s.start[J], j1 = s.start[J + 1], size = j1 - j0, width = size + s.tail[J];
+        const index_t* const tail = &s.tails[static_cast<size_t>(s.tail_at[J])];
+        index_t* const segment = &cols[static_cast<size_t>(diag[j0])];
+        std::iota(segment, segment + size, j0);
+        copy_columns(tail, s.tail[J], segment + size);
+        for (index_t i = j0 + 1; i < j1; ++i) copy_columns(segment, width, &cols[static_cast<size_t>(diag[i])]);
+        for (index_t i = j0; i < j1; ++i) diag[i] += i - j0;
+        if (size == 1) {  // most supernodes: one column to append, without a copy loop
+            for (index_t k = 0; k < s.tail[J]; ++k) cols[static_cast<size_t>(diag[tail[k]]++)] = j0;
+            continue;
+        }
+        for (index_t k = 0; k < s.tail[J]; ++k) {
+            offset_t& next = diag[tail[k]];
+            copy_columns(segment, size, &cols[static_cast<size_t>(next)]);
+            next += size;
+        }
+    }
+}
+
+// Where each entry of A lands in the factor values, in O(1) per entry. Row i of supernode
+// [i0, i1) holds i0 .. i1-1 around its diagonal and then T. An entry (i, j) left of i0 lies
+// in the run of j's supernode J within row i's L part; the runs are laid out as write_rows
+// does, visiting the supernodes in order, and such an entry is placed when J's run in row i
+// is. Until then it holds -1 - j, and each row keeps its least waiting column. Placing one
+// run rescans the row, so long rows search their L part instead.
+std::vector<offset_t> factor_positions(const CsrView& a, const std::vector<index_t>& perm,
+                                       const std::vector<index_t>& iperm, const std::vector<offset_t>& row_ptr,
+                                       const std::vector<offset_t>& diag, const std::vector<index_t>& cols,
+                                       const std::vector<index_t>& supernode_end) {
+    constexpr offset_t kLongRow = 16;
+    const auto n = static_cast<size_t>(a.n);
+    std::vector<offset_t> at(static_cast<size_t>(a.nnz()));
+    std::vector<index_t> in_tail(n);  // index in the current supernode's tail T
+    struct RowState {
+        index_t least_waiting;  // least column of the row's entries left of its supernode
+        index_t laid;           // L entries laid out so far
+    };
+    std::vector<RowState> rows(n, RowState{a.n, 0});
+    auto place_by_search = [&](index_t i, index_t r) {  // the waiting entries of row i
+        const auto first = cols.begin() + row_ptr[i], last = cols.begin() + diag[i];
+        for (offset_t p = a.indptr[r]; p < a.indptr[r + 1]; ++p)
+            if (at[p] < 0) at[p] = std::lower_bound(first, last, static_cast<index_t>(-1 - at[p])) - cols.begin();
+        rows[i].least_waiting = a.n;
+    };
+    for (index_t i0 = 0; i0 < a.n; i0 = supernode_end[i0]) {
+        const index_t i1 = supernode_end[i0];
+        const offset_t tail_first = diag[i0] + (i1 - i0);
+        for (offset_t q = tail_first; q < row_ptr[i0 + 1]; ++q) in_tail[cols[q]] = static_cast<index_t>(q - tail_first);
+        for (index_t i = i0; i < i1; ++i) {
+            const index_t r = perm[i];
+            const bool long_row = a.indptr[r + 1] - a.indptr[r] > kLongRow;
+            for (offset_t p = a.indptr[r]; p < a.indptr[r + 1]; ++p) {
+                const index_t j = iperm[a.indices[p]];
+                if (j >= i0) {
+                    at[p] = j < i1 ? diag[i] + (j - i) : diag[i] + (i1 - i) + in_tail[j];
+                } else {
+                    at[p] = -1 - j;
+                    rows[i].least_waiting = std::min(rows[i].least_waiting, j);
+                }
+            }
+            if (long_row) place_by_search(i, r);
+        }
+    }
+    for (index_t j0 = 0; j0 < a.n; j0 = supernode_end[j0]) {
+        const index_t j1 = supernode_end[j0];
+        for (offset_t q = diag[j0] + (j1 - j0); q < row_ptr[j0 + 1]; ++q) {
+            const index_t t = cols[q];
+            RowState& row = rows[t];
+            if (row.least_waiting < j1) {  // place row t's entries in columns j0 .. j1-1
+                const index_t r = perm[t];
+                row.least_waiting = a.n;
+                for (offset_t p = a.indptr[r]; p < a.indptr[r + 1]; ++p) {
+                    if (at[p] >= 0) continue;
+                    const auto j = static_cast<index_t>(-1 - at[p]);
+                    if (j < j1)
+                        at[p] = row_ptr[t] + row.laid + (j - j0);
+                    else
+                        row.least_waiting = std::min(row.least_waiting, j);
+                }
+            }
+            row.laid += j1 - j0;
+        }
+    }
+    return at;
+}
+
+}  // namespace
 
 SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<GridShape>& grid)
     : ordering_(ordering) {
@@ -34,82 +330,26 @@ void SymbolicLU::analyse(const CsrView& a, const Graph& graph) {
     const auto n = static_cast<size_t>(n_);
     std::vector<index_t> iperm(n);
     for (index_t k = 0; k < n_; ++k) iperm[perm_[k]] = k;
-    // Row i of P (A + Aᵀ) Pᵀ below the diagonal: the neighbours k < i of perm[i].
-    auto for_lower = [&](index_t i, auto&& visit) {
-        const index_t v = perm_[i];
-        for (offset_t p = graph.ptr[v]; p < graph.ptr[v + 1]; ++p) {
-            const index_t k = iperm[graph.adj[p]];
-            if (k < i) visit(k);
-        }
-    };
-
-    // Elimination tree with path-compressed ancestors.
-    std::vector<index_t> parent(n, -1), ancestor(n, -1);
-    for (index_t i = 0; i < n_; ++i) {
-        for_lower(i, [&](index_t k) {
-            while (k != -1 && k < i) {
-                const index_t next = ancestor[k];
-                ancestor[k] = i;
-                if (next == -1) parent[k] = i;
-                k = next;
-            }
-        });
-    }
-
-    // Row i of L: every node on the tree paths from row i's entries up to i.
-    std::vector<index_t> mark(n, -1);
-    auto row_subtree = [&](index_t i, auto&& visit) {
-        mark[i] = i;
-        for_lower(i, [&](index_t k) {
-            for (; mark[k] != i; k = parent[k]) {
-                mark[k] = i;
-                visit(k);
-            }
-        });
-    };
-    std::vector<index_t> lcount(n, 0), ucount(n, 0);
-    for (index_t i = 0; i < n_; ++i)
-        row_subtree(i, [&](index_t k) {
-            ++lcount[i];
-            ++ucount[k];
-        });
-
-    // Combined rows: [L part] [diagonal] [U part], each ascending.
-    row_ptr_.assign(n + 1, 0);
-    diag_.assign(n, 0);
-    for (index_t i = 0; i < n_; ++i) {
-        diag_[i] = row_ptr_[i] + lcount[i];
-        row_ptr_[i + 1] = diag_[i] + 1 + ucount[i];
-    }
-    cols_.assign(static_cast<size_t>(row_ptr_[n]), 0);
-    std::vector<offset_t> unext(n);
-    for (index_t i = 0; i < n_; ++i) {
-        cols_[diag_[i]] = i;
-        unext[i] = diag_[i] + 1;
-    }
-    // Appending i to the U row of each k, for i ascending, leaves the U rows sorted.
-    std::fill(mark.begin(), mark.end(), -1);
-    for (index_t i = 0; i < n_; ++i) row_subtree(i, [&](index_t k) { cols_[unext[k]++] = i; });
-    // L parts: transpose of the U parts; visiting k ascending keeps them sorted.
-    std::vector<offset_t> lnext(row_ptr_.begin(), row_ptr_.end() - 1);
-    for (index_t k = 0; k < n_; ++k)
-        for (offset_t q = diag_[k] + 1; q < row_ptr_[k + 1]; ++q) cols_[lnext[cols_[q]]++] = k;
-
-    // Fundamental supernodes: k joins k+1's when U(k) = {k+1} ∪ U(k+1).
-    supernode_end_.assign(n, n_);
-    for (index_t k = n_ - 2; k >= 0; --k) {
-        const offset_t len = row_ptr_[k + 1] - diag_[k] - 1, next = row_ptr_[k + 2] - diag_[k + 1] - 1;
-        const bool joins = len == next + 1 && len > 0 && cols_[diag_[k] + 1] == k + 1;
-        supernode_end_[k] = joins ? supernode_end_[k + 1] : k + 1;
-    }
-    nnz_structural_ = static_cast<offset_t>(cols_.size());
     // Large problems get merged supernodes and dense fronts; on small ones the fronts are
     // tiny and the row-by-row kernel is faster (measured on 32² to 256² grids).
     constexpr index_t kDenseFrontsFrom = 128 * 128;
-    if (n_ >= kDenseFrontsFrom) {
-        relax_supernodes();
-        plan_fronts();
+    const bool dense_fronts = n_ >= kDenseFrontsFrom;
+    {
+        Supernodes supernodes = fundamental_supernodes(graph, perm_, iperm);
+        // |U(k)| for row k of J = [j0, j1) is (j1 - 1 - k) + |T_J|; the L parts hold as many.
+        nnz_structural_ = n_;
+        for (index_t J = 0; J < supernodes.count(); ++J) {
+            const offset_t size = supernodes.size(J);
+            nnz_structural_ += 2 * (size * supernodes.tail[J] + size * (size - 1) / 2);
+        }
+        if (dense_fronts) supernodes = merge_small_supernodes(std::move(supernodes));
+        write_rows(supernodes, n_, row_ptr_, diag_, cols_);
+        supernode_end_.resize(n);
+        for (index_t J = 0; J < supernodes.count(); ++J)
+            std::fill(supernode_end_.begin() + supernodes.start[J], supernode_end_.begin() + supernodes.start[J + 1],
+                      supernodes.start[J + 1]);
     }
+    if (dense_fronts) plan_fronts();
 
     // Each L entry (i, k) costs a division and a multiply-add per U entry of row k; row k
     // of U has as many entries as column k of L.
@@ -118,89 +358,8 @@ void SymbolicLU::analyse(const CsrView& a, const Graph& graph) {
         const double u = static_cast<double>(row_ptr_[k + 1] - diag_[k] - 1);
         factor_flops_ += u * (1.0 + 2.0 * u);
     }
-
-    // Where each entry of A lands in the factor values.
     matrix_indptr_.assign(a.indptr, a.indptr + n + 1);
-    matrix_to_factor_.assign(static_cast<size_t>(a.nnz()), 0);
-    for (index_t r = 0; r < n_; ++r) {
-        const index_t i = iperm[r];
-        const auto first = cols_.begin() + row_ptr_[i], last = cols_.begin() + row_ptr_[i + 1];
-        for (offset_t p = a.indptr[r]; p < a.indptr[r + 1]; ++p) {
-            const auto it = std::lower_bound(first, last, iperm[a.indices[p]]);
-            matrix_to_factor_[static_cast<size_t>(p)] = it - cols_.begin();
-        }
-    }
-}
-
-// Merges small supernodes into their parent when the parent comes right after them, at
-// the price of explicit zeros in the merged rows: fewer, larger dense fronts. The pattern
-// is rebuilt from the merged supernodes (rows of M = [m0, m1): U part (i, m1) ∪ T_M).
-void SymbolicLU::relax_supernodes() {
-    struct Group {
-        index_t start, end;  // rows
-        index_t tail;        // |T|
-        offset_t tail_at;    // position of T in cols_ (the U tail of the group's first supernode row)
-        double zeros;        // explicit zeros the merges added to the group's U part
-    };
-    // Allowed fraction of explicit zeros in the merged U part, by merged size (tuned on grids).
-    auto acceptable = [](double size, double zero_fraction) {
-        return (size <= 8 && zero_fraction < 0.5) || (size <= 16 && zero_fraction < 0.2) ||
-               (size <= 32 && zero_fraction < 0.05) || zero_fraction < 0.01;
-    };
-    std::vector<Group> groups;
-    bool merged_any = false;
-    for (index_t j0 = 0; j0 < n_; j0 = supernode_end_[j0]) {
-        const index_t j1 = supernode_end_[j0];
-        const offset_t tail_at = diag_[j0] + (j1 - j0);
-        Group g{j0, j1, static_cast<index_t>(row_ptr_[j0 + 1] - tail_at), tail_at, 0.0};
-        while (!groups.empty()) {
-            const Group& c = groups.back();
-            // c must end right before g and have its parent (first tail entry) in g.
-            if (c.end != g.start || c.tail == 0 || cols_[c.tail_at] >= g.end) break;
-            const double sc = c.end - c.start, sg = g.end - g.start, size = sc + sg;
-            const double zeros = c.zeros + g.zeros + sc * (sg + g.tail - c.tail);
-            const double entries = size * g.tail + size * (size - 1) / 2;
-            if (!acceptable(size, zeros / entries)) break;
-            g.start = c.start;
-            g.zeros = zeros;
-            groups.pop_back();
-            merged_any = true;
-        }
-        groups.push_back(g);
-    }
-    if (!merged_any) return;
-
-    // Rebuild the pattern from the groups.
-    const auto n = static_cast<size_t>(n_);
-    std::vector<index_t> lcount(n, 0), ucount(n, 0);
-    for (const Group& g : groups)
-        for (index_t i = g.start; i < g.end; ++i) ucount[i] = (g.end - 1 - i) + g.tail;
-    for (const Group& g : groups)
-        for (index_t i = g.start; i < g.end; ++i) {
-            for (index_t k = i + 1; k < g.end; ++k) ++lcount[k];
-            for (index_t a = 0; a < g.tail; ++a) ++lcount[cols_[g.tail_at + a]];
-        }
-    std::vector<offset_t> row_ptr(n + 1, 0), diag(n, 0);
-    for (index_t i = 0; i < n_; ++i) {
-        diag[i] = row_ptr[i] + lcount[i];
-        row_ptr[i + 1] = diag[i] + 1 + ucount[i];
-    }
-    std::vector<index_t> cols(static_cast<size_t>(row_ptr[n]), 0);
-    for (const Group& g : groups)
-        for (index_t i = g.start; i < g.end; ++i) {
-            offset_t q = diag[i];
-            cols[q++] = i;
-            for (index_t k = i + 1; k < g.end; ++k) cols[q++] = k;
-            for (index_t a = 0; a < g.tail; ++a) cols[q++] = cols_[g.tail_at + a];
-        }
-    std::vector<offset_t> lnext(row_ptr.begin(), row_ptr.end() - 1);
-    for (index_t k = 0; k < n_; ++k)
-        for (offset_t q = diag[k] + 1; q < row_ptr[k + 1]; ++q) cols[lnext[cols[q]]++] = k;
-    row_ptr_.swap(row_ptr);
-    diag_.swap(diag);
-    cols_.swap(cols);
-    for (const Group& g : groups)
-        for (index_t i = g.start; i < g.end; ++i) supernode_end_[i] = g.end;
+    matrix_to_factor_ = factor_positions(a, perm_, iperm, row_ptr_, diag_, cols_, supernode_end_);
 }
 
 void SymbolicLU::plan_fronts() {
@@ -251,13 +410,16 @@ void SymbolicLU::plan_fronts() {
             for (index_t a = 0; a < f.tail[J]; ++a) f.relative[f.tail_ptr[J] + a] = position[cols_[tfirst + a]];
         }
     }
+    // Row t's L part is a run of whole supernodes' columns, ascending: J's run starts
+    // after those of the earlier supernodes whose tails hold t.
+    std::vector<offset_t> lnext(row_ptr_.begin(), row_ptr_.end() - 1);
     for (index_t J = 0; J < f.supernodes; ++J) {
-        const index_t j0 = f.start[J];
-        const offset_t tfirst = diag_[j0] + (f.start[J + 1] - j0);
+        const index_t j0 = f.start[J], s = f.start[J + 1] - j0;
+        const offset_t tfirst = diag_[j0] + s;
         for (index_t a = 0; a < f.tail[J]; ++a) {
             const index_t t = cols_[tfirst + a];
-            const auto it = std::lower_bound(cols_.begin() + row_ptr_[t], cols_.begin() + diag_[t], j0);
-            f.lpanel[f.tail_ptr[J] + a] = it - cols_.begin();
+            f.lpanel[f.tail_ptr[J] + a] = lnext[t];
+            lnext[t] += s;
         }
     }
 
