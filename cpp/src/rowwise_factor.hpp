@@ -42,31 +42,40 @@ FPSCORE_INLINE void update_tail(const double* FPSCORE_RESTRICT lu, const offset_
     }
 }
 
-// Multipliers of the block's own columns [a, b) in work row w: the dense triangle of the
-// supernode's rows (U(k) starts with k+1, ..., b-1).
-template <int L>
+// Multipliers of the block's own columns [a, b) in the T work rows w: the dense triangle
+// of the supernode's rows (U(k) starts with k+1, ..., b-1), each U entry loaded once for
+// all T rows (whose chains then run side by side).
+template <int L, int T>
 FPSCORE_INLINE void eliminate_triangle(const offset_t* diag, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
-                                       const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w) {
+                                       const double* FPSCORE_RESTRICT inv_piv, double* const* w) {
     using Ops = LaneOps<L>;
-    auto wv = [&](index_t c) { return w + static_cast<offset_t>(c) * L; };
+    using V = typename Ops::V;
     for (index_t k = a; k < b; ++k) {
-        const auto lk = Ops::load(wv(k)) * Ops::load(inv_piv + static_cast<offset_t>(k) * L);
-        Ops::store(wv(k), lk);
+        const offset_t at_k = static_cast<offset_t>(k) * L;
+        const V inv = Ops::load(inv_piv + at_k);
+        V lk[T];
+        for (int t = 0; t < T; ++t) {
+            lk[t] = Ops::load(w[t] + at_k) * inv;
+            Ops::store(w[t] + at_k, lk[t]);
+        }
         const double* u = lu + (diag[k] + 1) * L;
-        for (index_t c = k + 1; c < b; ++c)
-            Ops::store(wv(c), Ops::load(wv(c)) - lk * Ops::load(u + static_cast<offset_t>(c - k - 1) * L));
+        for (index_t c = k + 1; c < b; ++c) {
+            const V uc = Ops::load(u + static_cast<offset_t>(c - k - 1) * L);
+            const offset_t at_c = static_cast<offset_t>(c) * L;
+            for (int t = 0; t < T; ++t) Ops::store(w[t] + at_c, Ops::load(w[t] + at_c) - lk[t] * uc);
+        }
     }
 }
 
-// Subtracts rows [a, b) of one supernode from the T work rows w (the triangle first, per
-// row; then the common tail, streamed once for all of them).
+// Subtracts rows [a, b) of one supernode from the T work rows w (the triangle first, then
+// the common tail, each streamed once for all of them).
 template <int L, int T>
 FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
                                     const double* FPSCORE_RESTRICT inv_piv, double* const* w) {
     if (a >= b) return;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
-    for (int t = 0; t < T; ++t) eliminate_triangle<L>(diag, a, b, lu, inv_piv, w[t]);
+    eliminate_triangle<L, T>(diag, a, b, lu, inv_piv, w);
     const offset_t tail = diag[a] + (b - a);  // first tail entry of row a
     const offset_t len = row_ptr[a + 1] - tail;
     const index_t* cols = sym.cols().data() + tail;

@@ -304,7 +304,8 @@ std::vector<offset_t> factor_positions(const CsrView& a, const std::vector<index
 
 }  // namespace
 
-SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<GridShape>& grid)
+SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<GridShape>& grid,
+                       Elimination elimination)
     : ordering_(ordering) {
     validate_csr(a);
     const Graph graph = symmetric_graph(a);
@@ -315,25 +316,23 @@ SymbolicLU::SymbolicLU(const CsrView& a, Ordering ordering, const std::optional<
     } else {
         perm_ = compute_ordering(graph, ordering, grid);
     }
-    analyse(a, graph);
+    analyse(a, graph, elimination);
 }
 
-SymbolicLU::SymbolicLU(const CsrView& a, std::vector<index_t> perm)
+SymbolicLU::SymbolicLU(const CsrView& a, std::vector<index_t> perm, Elimination elimination)
     : ordering_(Ordering::Natural), perm_(std::move(perm)) {
     validate_csr(a);
     validate_permutation(perm_, a.n);
-    analyse(a, symmetric_graph(a));
+    analyse(a, symmetric_graph(a), elimination);
 }
 
-void SymbolicLU::analyse(const CsrView& a, const Graph& graph) {
+void SymbolicLU::analyse(const CsrView& a, const Graph& graph, Elimination elimination) {
     n_ = a.n;
     const auto n = static_cast<size_t>(n_);
     std::vector<index_t> iperm(n);
     for (index_t k = 0; k < n_; ++k) iperm[perm_[k]] = k;
-    // Large problems get merged supernodes and dense fronts; on small ones the fronts are
-    // tiny and the row-by-row kernel is faster (measured on 32² to 256² grids).
-    constexpr index_t kDenseFrontsFrom = 128 * 128;
-    const bool dense_fronts = n_ >= kDenseFrontsFrom;
+    const bool dense_fronts = elimination == Elimination::DenseFronts ||
+                              (elimination == Elimination::Automatic && n_ >= kDenseFrontsFrom);
     {
         Supernodes supernodes = fundamental_supernodes(graph, perm_, iperm);
         // |U(k)| for row k of J = [j0, j1) is (j1 - 1 - k) + |T_J|; the L parts hold as many.

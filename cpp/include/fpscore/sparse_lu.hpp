@@ -32,6 +32,20 @@ struct FrontalPlan {
     index_t max_front = 0;             // largest |I_J|
 };
 
+// How the numeric factorisations eliminate. Dense fronts (merged supernodes, multifrontal)
+// pay off on large problems; on small ones their fronts are tiny and row by row is faster.
+enum class Elimination {
+    Automatic,  // dense fronts from kDenseFrontsFrom unknowns on
+    RowByRow,
+    DenseFronts,
+};
+
+
+// Measured on 5-point grids with the row-by-row kernel on row pairs, for interleaved packs
+// and for one matrix: dense fronts win from 128² on. (One matrix refactorised many times
+// gains from 32² on, but the analysis then costs more than the factorisation saves.)
+inline constexpr index_t kDenseFrontsFrom = 128 * 128;
+
 // The ordering and the fill pattern of the LU factors of P A Pᵀ.
 //
 // The pattern is that of the Cholesky factor of P (A + Aᵀ) Pᵀ, so it holds the LU
@@ -41,9 +55,10 @@ class SymbolicLU {
 public:
     // Analyses `a` (only its pattern is read) with the given ordering.
     explicit SymbolicLU(const CsrView& a, Ordering ordering = Ordering::Automatic,
-                        const std::optional<GridShape>& grid = std::nullopt);
+                        const std::optional<GridShape>& grid = std::nullopt,
+                        Elimination elimination = Elimination::Automatic);
     // Analyses `a` with a user permutation (perm[new] = old).
-    SymbolicLU(const CsrView& a, std::vector<index_t> perm);
+    SymbolicLU(const CsrView& a, std::vector<index_t> perm, Elimination elimination = Elimination::Automatic);
 
     index_t n() const { return n_; }
     offset_t nnz_matrix() const { return static_cast<offset_t>(matrix_to_factor_.size()); }
@@ -73,8 +88,7 @@ public:
     const std::vector<offset_t>& matrix_indptr() const { return matrix_indptr_; }
 
 private:
-    void analyse(const CsrView& a, const Graph& graph);
-    void relax_supernodes();
+    void analyse(const CsrView& a, const Graph& graph, Elimination elimination);
     void plan_fronts();
 
     index_t n_ = 0;
