@@ -22,9 +22,12 @@ def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
         raise ValueError(f"{name} must be square and non-empty, got shape {A.shape}")
     if not (np.issubdtype(A.dtype, np.floating) or np.issubdtype(A.dtype, np.integer)):
         raise TypeError(f"{name} must have a real dtype, got {A.dtype}")
-    csr = sp.csr_matrix(A, dtype=np.float64, copy=True)
-    csr.sum_duplicates()  # also sorts the column indices
-    if not np.all(np.isfinite(csr.data)):
+    # No copy when A is already canonical float64 CSR: nothing below writes to it.
+    csr = sp.csr_matrix(A, dtype=np.float64)
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()  # also sorts the column indices
+    if not np.isfinite(csr.data).all():
         raise ValueError(f"{name} has NaN or inf entries")
     return csr
 
