@@ -96,7 +96,7 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(lanes_);
     matrix_.assign(static_cast<size_t>(symbolic_->nnz_matrix()) * L, 0.0);
-    values_.assign(static_cast<size_t>(symbolic_->nnz_factors()) * L, 0.0);
+    values_.resize(static_cast<size_t>(symbolic_->nnz_factors()) * L);  // every factorisation writes all of it
     inv_pivots_.assign(n * L, 0.0);
     row_norms_.assign(2 * n * L, 0.0);  // two work rows for the row-by-row kernel
     const FrontalPlan& plan = symbolic_->frontal();

@@ -23,7 +23,7 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     if (symbolic_->multifrontal())
         assembly_ = std::make_shared<const detail::FrontAssembly>(detail::plan_front_assembly(*symbolic_));
-    values_.assign(static_cast<size_t>(symbolic_->nnz_factors()), 0.0);
+    values_.resize(static_cast<size_t>(symbolic_->nnz_factors()));  // factor() writes all of it
     row_norms_.assign(2 * static_cast<size_t>(symbolic_->n()), 0.0);  // two work rows (row by row)
     inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
     const FrontalPlan& plan = symbolic_->frontal();
