@@ -142,6 +142,49 @@ FPSCORE_INLINE index_t wide_block_update(const UpdateBlock& u) {
     return a;
 }
 
+// One matrix (L = 1) on rows [r0, r0 + 4q): four rows by 24 columns at a time, three
+// 8-wide registers per row (12 accumulators), then the columns left over. Returns the first
+// row not done.
+FPSCORE_INLINE index_t scalar_block_update(const UpdateBlock& u) {
+    using V8 = LaneVector<8>::type;
+    constexpr index_t kRows = 4, kVectors = 3, kCols = 8 * kVectors;
+    const index_t width = u.width / kCols * kCols;
+    index_t a = u.r0;
+    for (; a + kRows <= u.r1; a += kRows) {
+        double* c_row[kRows];
+        const double* l_row[kRows];
+        for (index_t r = 0; r < kRows; ++r) {
+            c_row[r] = u.tgt[a + r] + u.tgt_col;
+            l_row[r] = u.lrow[a + r];
+        }
+        for (index_t b = 0; b < width; b += kCols) {
+            V8 c[kRows][kVectors];
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kVectors; ++q) c[r][q] = load_lanes<8>(c_row[r] + b + 8 * q);
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const double* ur = u.urow[k] + u.u_col + b;
+                V8 v[kVectors];
+                for (index_t q = 0; q < kVectors; ++q) v[q] = load_lanes<8>(ur + 8 * q);
+                for (index_t r = 0; r < kRows; ++r) {
+                    const double l = l_row[r][k];
+                    for (index_t q = 0; q < kVectors; ++q) c[r][q] -= l * v[q];
+                }
+            }
+            for (index_t r = 0; r < kRows; ++r)
+                for (index_t q = 0; q < kVectors; ++q) store_lanes<8>(c_row[r] + b + 8 * q, c[r][q]);
+        }
+        for (index_t r = 0; r < kRows; ++r) {  // columns past the blocks, for these rows
+            double* FPSCORE_RESTRICT c = c_row[r];
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const double l = l_row[r][k];
+                const double* FPSCORE_RESTRICT uk = u.urow[k] + u.u_col;
+                for (index_t b = width; b < u.width; ++b) c[b] -= l * uk[b];
+            }
+        }
+    }
+    return a;
+}
+
 template <int L>
 FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     using Ops = LaneOps<L>;
@@ -151,8 +194,10 @@ FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     auto l_at = [&](index_t a, index_t k) { return u.lrow[a] + static_cast<offset_t>(k) * L; };
     auto u_at = [&](index_t k, index_t j) { return u.urow[k] + (u.u_col + j) * L; };
     if constexpr (L == 1) {
-        // Rows are contiguous: vectorise along them, four k at a time.
-        for (index_t a = u.r0; a < u.r1; ++a) {
+        // Rows are contiguous: with AVX-512, 4 × 24 blocks of the result stay in registers;
+        // the other rows are vectorised along them, four k at a time.
+        const index_t r0 = has_wide_registers() ? scalar_block_update(u) : u.r0;
+        for (index_t a = r0; a < u.r1; ++a) {
             double* FPSCORE_RESTRICT c = c_at(a, 0);
             index_t k = u.k0;
             for (; k + 4 <= u.k1; k += 4) {
