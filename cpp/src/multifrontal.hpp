@@ -52,135 +52,61 @@ struct UpdateBlock {
     index_t r0, r1, width, k0, k1;
 };
 
-// Four lanes on rows [r0, r0 + 4q) and columns [0, 8p), four rows by eight columns at a
-// time, each pair of columns one 8-wide register. Returns the first row not done; the
-// caller finishes the rest and the columns left over.
-FPSCORE_INLINE index_t paired_column_update(const UpdateBlock& u) {
-    using V4 = LaneVector<4>::type;
+// The multipliers l(a, k) of L lanes as an 8-wide register: eight copies of one matrix's,
+// two copies of four lanes', or eight lanes'.
+template <int L>
+FPSCORE_INLINE LaneVector<8>::type broadcast_multiplier(const double* l) {
     using V8 = LaneVector<8>::type;
-    constexpr index_t kRows = 4, kPairs = 4;
-    const index_t width = u.width / (2 * kPairs) * (2 * kPairs);
-    if (width == 0) return u.r0;
-    index_t a = u.r0;
-    for (; a + kRows <= u.r1; a += kRows) {
-        double* c_row[kRows];
-        const double* l_row[kRows];
-        for (index_t r = 0; r < kRows; ++r) {
-            c_row[r] = u.tgt[a + r] + u.tgt_col * 4;
-            l_row[r] = u.lrow[a + r];
-        }
-        for (index_t b = 0; b < width; b += 2 * kPairs) {
-            V8 c[kRows][kPairs];
-            for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kPairs; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + 2 * q) * 4);
-            for (index_t k = u.k0; k < u.k1; ++k) {
-                const double* ur = u.urow[k] + (u.u_col + b) * 4;
-                V8 v[kPairs];
-                for (index_t q = 0; q < kPairs; ++q) v[q] = load_lanes<8>(ur + 2 * q * 4);
-                for (index_t r = 0; r < kRows; ++r) {
-                    const V4 l4 = load_lanes<4>(l_row[r] + static_cast<offset_t>(k) * 4);
-                    const V8 l = __builtin_shufflevector(l4, l4, 0, 1, 2, 3, 0, 1, 2, 3);
-                    for (index_t q = 0; q < kPairs; ++q) c[r][q] -= l * v[q];
-                }
-            }
-            for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kPairs; ++q) store_lanes<8>(c_row[r] + (b + 2 * q) * 4, c[r][q]);
-        }
-        for (index_t r = 0; r < kRows; ++r)  // columns past the paired ones, for these rows
-            for (index_t b = width; b < u.width; ++b) {
-                V4 acc = load_lanes<4>(c_row[r] + b * 4);
-                for (index_t k = u.k0; k < u.k1; ++k)
-                    acc -= load_lanes<4>(l_row[r] + static_cast<offset_t>(k) * 4) *
-                           load_lanes<4>(u.urow[k] + (u.u_col + b) * 4);
-                store_lanes<4>(c_row[r] + b * 4, acc);
-            }
+    if constexpr (L == 1) {
+        return V8{} + *l;
+    } else if constexpr (L == 4) {
+        const LaneVector<4>::type l4 = load_lanes<4>(l);
+        return __builtin_shufflevector(l4, l4, 0, 1, 2, 3, 0, 1, 2, 3);
+    } else {
+        return load_lanes<8>(l);
     }
-    return a;
 }
 
-// Eight lanes on rows [r0, r0 + 4q) and columns [0, 4p), four rows by four columns at a
-// time (16 accumulators: AVX-512 has 32 registers). Returns the first row not done; the
-// caller finishes the rest and the columns left over.
-FPSCORE_INLINE index_t wide_block_update(const UpdateBlock& u) {
+// With AVX-512 (32 registers): rows [r0, r0 + 4q), four at a time, each holding kVectors
+// 8-wide accumulators (8 / L columns each) over the whole k loop, then the columns left
+// over. Returns the first row not done; the caller finishes the rest.
+template <int L>
+FPSCORE_INLINE index_t register_block_update(const UpdateBlock& u) {
     using V8 = LaneVector<8>::type;
-    constexpr index_t kRows = 4, kCols = 4;
-    const index_t width = u.width / kCols * kCols;
-    if (width == 0) return u.r0;
-    index_t a = u.r0;
-    for (; a + kRows <= u.r1; a += kRows) {
-        double* c_row[kRows];
-        const double* l_row[kRows];
-        for (index_t r = 0; r < kRows; ++r) {
-            c_row[r] = u.tgt[a + r] + u.tgt_col * 8;
-            l_row[r] = u.lrow[a + r];
-        }
-        for (index_t b = 0; b < width; b += kCols) {
-            V8 c[kRows][kCols];
-            for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kCols; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + q) * 8);
-            for (index_t k = u.k0; k < u.k1; ++k) {
-                const double* ur = u.urow[k] + (u.u_col + b) * 8;
-                V8 v[kCols];
-                for (index_t q = 0; q < kCols; ++q) v[q] = load_lanes<8>(ur + q * 8);
-                for (index_t r = 0; r < kRows; ++r) {
-                    const V8 l = load_lanes<8>(l_row[r] + static_cast<offset_t>(k) * 8);
-                    for (index_t q = 0; q < kCols; ++q) c[r][q] -= l * v[q];
-                }
-            }
-            for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kCols; ++q) store_lanes<8>(c_row[r] + (b + q) * 8, c[r][q]);
-        }
-        for (index_t r = 0; r < kRows; ++r)  // columns past the blocks, for these rows
-            for (index_t b = width; b < u.width; ++b) {
-                V8 acc = load_lanes<8>(c_row[r] + b * 8);
-                for (index_t k = u.k0; k < u.k1; ++k)
-                    acc -= load_lanes<8>(l_row[r] + static_cast<offset_t>(k) * 8) *
-                           load_lanes<8>(u.urow[k] + (u.u_col + b) * 8);
-                store_lanes<8>(c_row[r] + b * 8, acc);
-            }
-    }
-    return a;
-}
-
-// One matrix (L = 1) on rows [r0, r0 + 4q): four rows by 24 columns at a time, three
-// 8-wide registers per row (12 accumulators), then the columns left over. Returns the first
-// row not done.
-FPSCORE_INLINE index_t scalar_block_update(const UpdateBlock& u) {
-    using V8 = LaneVector<8>::type;
-    constexpr index_t kRows = 4, kVectors = 3, kCols = 8 * kVectors;
+    using Ops = LaneOps<L>;
+    constexpr index_t kRows = 4, kVectors = L == 1 ? 3 : 4, kPerVector = 8 / L, kCols = kVectors * kPerVector;
     const index_t width = u.width / kCols * kCols;
     index_t a = u.r0;
     for (; a + kRows <= u.r1; a += kRows) {
         double* c_row[kRows];
         const double* l_row[kRows];
         for (index_t r = 0; r < kRows; ++r) {
-            c_row[r] = u.tgt[a + r] + u.tgt_col;
+            c_row[r] = u.tgt[a + r] + u.tgt_col * L;
             l_row[r] = u.lrow[a + r];
         }
         for (index_t b = 0; b < width; b += kCols) {
             V8 c[kRows][kVectors];
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kVectors; ++q) c[r][q] = load_lanes<8>(c_row[r] + b + 8 * q);
+                for (index_t q = 0; q < kVectors; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + q * kPerVector) * L);
             for (index_t k = u.k0; k < u.k1; ++k) {
-                const double* ur = u.urow[k] + u.u_col + b;
+                const double* ur = u.urow[k] + (u.u_col + b) * L;
                 V8 v[kVectors];
-                for (index_t q = 0; q < kVectors; ++q) v[q] = load_lanes<8>(ur + 8 * q);
+                for (index_t q = 0; q < kVectors; ++q) v[q] = load_lanes<8>(ur + q * 8);
                 for (index_t r = 0; r < kRows; ++r) {
-                    const double l = l_row[r][k];
+                    const V8 l = broadcast_multiplier<L>(l_row[r] + static_cast<offset_t>(k) * L);
                     for (index_t q = 0; q < kVectors; ++q) c[r][q] -= l * v[q];
                 }
             }
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kVectors; ++q) store_lanes<8>(c_row[r] + b + 8 * q, c[r][q]);
+                for (index_t q = 0; q < kVectors; ++q) store_lanes<8>(c_row[r] + (b + q * kPerVector) * L, c[r][q]);
         }
-        for (index_t r = 0; r < kRows; ++r) {  // columns past the blocks, for these rows
-            double* FPSCORE_RESTRICT c = c_row[r];
+        for (index_t r = 0; r < kRows; ++r)  // columns past the blocks, for these rows
             for (index_t k = u.k0; k < u.k1; ++k) {
-                const double l = l_row[r][k];
-                const double* FPSCORE_RESTRICT uk = u.urow[k] + u.u_col;
-                for (index_t b = width; b < u.width; ++b) c[b] -= l * uk[b];
+                const auto l = Ops::load(l_row[r] + static_cast<offset_t>(k) * L);
+                const double* uk = u.urow[k] + u.u_col * L;
+                for (index_t b = width; b < u.width; ++b)
+                    Ops::store(c_row[r] + b * L, Ops::load(c_row[r] + b * L) - l * Ops::load(uk + b * L));
             }
-        }
     }
     return a;
 }
@@ -196,7 +122,7 @@ FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     if constexpr (L == 1) {
         // Rows are contiguous: with AVX-512, 4 × 24 blocks of the result stay in registers;
         // the other rows are vectorised along them, four k at a time.
-        const index_t r0 = has_wide_registers() ? scalar_block_update(u) : u.r0;
+        const index_t r0 = has_wide_registers() ? register_block_update<1>(u) : u.r0;
         for (index_t a = r0; a < u.r1; ++a) {
             double* FPSCORE_RESTRICT c = c_at(a, 0);
             index_t k = u.k0;
@@ -216,14 +142,10 @@ FPSCORE_INLINE void update_block(const UpdateBlock& u) {
         }
     } else {
         index_t a = u.r0;
-        if constexpr (L == 4) {
-            // Two neighbouring columns of four lanes fill one 8-wide register: with AVX-512 the
-            // 4 × 8 blocks of the result are 16 full-width accumulators.
-            if (has_wide_registers()) a = paired_column_update(u);
-        }
-        if constexpr (L == 8) {
-            if (has_wide_registers()) a = wide_block_update(u);  // 4 × 4 blocks, 16 accumulators
-        }
+        // With AVX-512, 16 full-width accumulators (for four lanes, two neighbouring columns
+        // fill one register).
+        if constexpr (L == 4 || L == 8)
+            if (has_wide_registers()) a = register_block_update<L>(u);
         // 2 × 4 blocks of the result stay in registers over the whole k loop.
         for (; a + 2 <= u.r1; a += 2) {
             index_t b = 0;
