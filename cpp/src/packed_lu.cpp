@@ -98,7 +98,7 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
     matrix_.assign(static_cast<size_t>(symbolic_->nnz_matrix()) * L, 0.0);
     values_.resize(static_cast<size_t>(symbolic_->nnz_factors()) * L);  // every factorisation writes all of it
     inv_pivots_.assign(n * L, 0.0);
-    row_norms_.assign(2 * n * L, 0.0);  // two work rows for the row-by-row kernel
+    row_norms_.assign(detail::kRowGroup * n * L, 0.0);  // the row-by-row kernel's work rows
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front * L, 0.0);
     front_rows_.assign(2 * static_cast<size_t>(plan.max_front), nullptr);

@@ -3,9 +3,10 @@
 // Each row is scattered into a dense work row w, the U rows of its L part are subtracted
 // supernode by supernode, and the row is gathered back. The L part of row i holds whole
 // supernodes S (exactly those whose common tail T_S contains i) and the start of i's own
-// one, so rows are eliminated in pairs (i, i+1): a supernode both rows need is streamed
-// once for the two of them, halving the loads of U per multiply-add. Within a supernode,
-// up to four of its rows update w[c] (of one or both rows) at once, w[c] in a register.
+// one, so rows are eliminated in groups of four: a supernode several rows of the group
+// need is streamed once for all of them, cutting the loads of U per multiply-add. Within a
+// supernode, up to four of its rows update w[c] (of every row concerned) at once, w[c] in a
+// register.
 // On small grids, whose supernodes are small, this beats forming dense fronts.
 #pragma once
 
@@ -79,10 +80,24 @@ FPSCORE_INLINE void eliminate_block(const SymbolicLU& sym, index_t a, index_t b,
     const offset_t tail = diag[a] + (b - a);  // first tail entry of row a
     const offset_t len = row_ptr[a + 1] - tail;
     const index_t* cols = sym.cols().data() + tail;
-    index_t k = a;  // four source rows per pass (their T·4 multipliers stay in registers), then 2, 1
+    // Four source rows per pass (their T·4 multipliers stay in registers; with AVX2's 16
+    // registers and T = 4 a few spill, measured to cost less than two rows per pass), then 2, 1.
+    index_t k = a;
     for (; k + 4 <= b; k += 4) update_tail<L, 4, T>(lu, diag, b, k, cols, len, w);
     if (k + 2 <= b) update_tail<L, 2, T>(lu, diag, b, k, cols, len, w), k += 2;
     if (k < b) update_tail<L, 1, T>(lu, diag, b, k, cols, len, w);
+}
+
+// eliminate_block for `count` (1 to 4) work rows.
+template <int L>
+FPSCORE_INLINE void eliminate_block_rows(const SymbolicLU& sym, index_t a, index_t b, const double* lu,
+                                         const double* inv_piv, double* const* w, int count) {
+    switch (count) {
+        case 1: eliminate_block<L, 1>(sym, a, b, lu, inv_piv, w); break;
+        case 2: eliminate_block<L, 2>(sym, a, b, lu, inv_piv, w); break;
+        case 3: eliminate_block<L, 3>(sym, a, b, lu, inv_piv, w); break;
+        default: eliminate_block<L, 4>(sym, a, b, lu, inv_piv, w); break;
+    }
 }
 
 // Row i of A (or of the assembled values in lu) into the zero work row w; returns max_j |a_ij|.
@@ -137,66 +152,70 @@ FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typenam
     return failure;
 }
 
-// Factorises into `lu` (element stride L). work (2 n · L) must be zero and is left zero.
-// Each row starts from its entries in `lu`, or, when a_values is given, from A's values
-// in the analysed CSR order (element stride L): then `lu` need not be initialised.
+// Rows eliminated together; work holds kRowGroup dense work rows.
+constexpr index_t kRowGroup = 4;
+
+// Factorises into `lu` (element stride L). work (kRowGroup · n · L) must be zero and is left
+// zero. Each row starts from its entries in `lu`, or, when a_values is given, from A's
+// values in the analysed CSR order (element stride L): then `lu` need not be initialised.
 template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
                                            double tolerance, index_t active,
                                            const double* FPSCORE_RESTRICT a_values = nullptr) {
+    using V = typename LaneOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
     const index_t* supernode_end = sym.supernode_end().data();
     const index_t n = sym.n();
-    double* w0 = work;
-    double* w1 = work + static_cast<offset_t>(n) * L;
-    double* const pair[2] = {w0, w1};
-    index_t i = 0;
-    for (; i + 1 < n; i += 2) {
-        const auto norm0 = load_row<L>(sym, i, lu, a_values, w0);
-        const auto norm1 = load_row<L>(sym, i + 1, lu, a_values, w1);
-        // Merge the two L parts by supernode. Row i+1's part in i's supernode may reach i
-        // itself; that last piece waits until row i is final.
-        offset_t p0 = row_ptr[i], p1 = row_ptr[i + 1];
-        const offset_t e0 = diag[i], e1 = diag[i + 1];
-        bool needs_row_i = false;
-        while (p0 < e0 || p1 < e1) {
-            const index_t a0 = p0 < e0 ? cols[p0] : n, a1 = p1 < e1 ? cols[p1] : n;
-            const index_t a = std::min(a0, a1);
-            const index_t b0 = std::min(supernode_end[a], i), b1 = std::min(supernode_end[a], i + 1);
-            // Row i+1's block holds column i: it is row i's own supernode.
-            if (a1 == a && b1 > i) needs_row_i = true;
-            if (a0 == a1) {
-                eliminate_block<L, 2>(sym, a, b0, lu, inv_piv, pair);
-                p0 += b0 - a;
-                p1 += b1 - a;
-            } else if (a0 < a1) {
-                eliminate_block<L, 1>(sym, a, b0, lu, inv_piv, &w0);
-                p0 += b0 - a;
-            } else {
-                eliminate_block<L, 1>(sym, a, std::min(b1, i), lu, inv_piv, &w1);
-                p1 += b1 - a;
+    for (index_t i = 0; i < n; i += kRowGroup) {
+        const index_t g = std::min(kRowGroup, n - i);
+        double* w[kRowGroup];
+        V norm[kRowGroup];
+        offset_t p[kRowGroup], e[kRowGroup];  // the rows' L parts still to subtract: [p, e)
+        for (index_t t = 0; t < g; ++t) {
+            w[t] = work + static_cast<offset_t>(t) * n * L;
+            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
+            p[t] = row_ptr[i + t];
+            e[t] = diag[i + t];
+        }
+        // Columns before the group: whole supernodes (the one holding i cut at i), each
+        // subtracted once from all the rows of the group that hold it.
+        for (;;) {
+            index_t a = n;
+            for (index_t t = 0; t < g; ++t)
+                if (p[t] < e[t] && cols[p[t]] < i) a = std::min(a, cols[p[t]]);
+            if (a == n) break;
+            const index_t b = std::min(supernode_end[a], i);
+            double* members[kRowGroup];
+            int count = 0;
+            for (index_t t = 0; t < g; ++t)
+                if (p[t] < e[t] && cols[p[t]] == a) {
+                    members[count++] = w[t];
+                    p[t] += b - a;
+                }
+            eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
+        }
+        // Columns inside the group: row k, once final, from the later rows that hold column k.
+        for (index_t s = 0; s < g; ++s) {
+            const index_t k = i + s;
+            if (const PivotFailure f = finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s]);
+                f.row >= 0) {
+                for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
+                    for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q)
+                        LaneOps<L>::store(w[t] + static_cast<offset_t>(cols[q]) * L, V{});
+                return f;
             }
+            double* members[kRowGroup];
+            int count = 0;
+            for (index_t t = s + 1; t < g; ++t)
+                if (p[t] < e[t] && cols[p[t]] == k) {
+                    members[count++] = w[t];
+                    ++p[t];
+                }
+            if (count > 0) eliminate_block_rows<L>(sym, k, k + 1, lu, inv_piv, members, count);
         }
-        if (const PivotFailure f = finish_row<L>(sym, i, norm0, tolerance, active, lu, inv_piv, w0); f.row >= 0) {
-            for (offset_t p = row_ptr[i + 1]; p < row_ptr[i + 2]; ++p)  // leave the work rows zero
-                LaneOps<L>::store(w1 + static_cast<offset_t>(cols[p]) * L, typename LaneOps<L>::V{});
-            return f;
-        }
-        if (needs_row_i) eliminate_block<L, 1>(sym, i, i + 1, lu, inv_piv, &w1);
-        if (const PivotFailure f = finish_row<L>(sym, i + 1, norm1, tolerance, active, lu, inv_piv, w1); f.row >= 0)
-            return f;
-    }
-    if (i < n) {  // the last row of an odd count
-        const auto norm = load_row<L>(sym, i, lu, a_values, w0);
-        for (offset_t p = row_ptr[i]; p < diag[i];) {
-            const index_t a = cols[p], b = std::min(supernode_end[a], i);
-            eliminate_block<L, 1>(sym, a, b, lu, inv_piv, &w0);
-            p += b - a;
-        }
-        return finish_row<L>(sym, i, norm, tolerance, active, lu, inv_piv, w0);
     }
     return {};
 }

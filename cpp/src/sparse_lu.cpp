@@ -24,7 +24,7 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     if (symbolic_->multifrontal())
         assembly_ = std::make_shared<const detail::FrontAssembly>(detail::plan_front_assembly(*symbolic_));
     values_.resize(static_cast<size_t>(symbolic_->nnz_factors()));  // factor() writes all of it
-    row_norms_.assign(2 * static_cast<size_t>(symbolic_->n()), 0.0);  // two work rows (row by row)
+    row_norms_.assign(detail::kRowGroup * static_cast<size_t>(symbolic_->n()), 0.0);  // work rows (row by row)
     inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
     const FrontalPlan& plan = symbolic_->frontal();
     front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front, 0.0);
