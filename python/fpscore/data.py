@@ -267,9 +267,23 @@ def _finish(
     return np.ascontiguousarray(np.stack(fitted), dtype=np.float32)
 
 
-def _describe(kind: str, size: tuple[int, int] | None, channels: int | None, **extra: Any) -> dict[str, Any]:
+def _describe(
+    kind: str,
+    size: tuple[int, int] | None,
+    channels: int | None,
+    classes: ClassesLike,
+    indices: Sequence[int] | None,
+    count: int | None,
+    path: Path | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The `source` of an ImageSet: kind, the resolved path (for files and folders), the loader's
+    own entries, the selection, size and channels."""
     out: dict[str, Any] = {"kind": kind}
+    if path is not None:
+        out["path"] = str(path.resolve())
     out.update(extra)
+    out.update(_selection(classes, indices, count))
     out["size"] = list(size) if size is not None else None
     out["channels"] = channels
     return out
@@ -316,13 +330,8 @@ def load_sample_images(
         arr = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
         raw.append(_to_unit_float(arr, f"skimage.data.{SAMPLE_PHOTOS[p]}"))
     images = _finish(raw, size, channels, "the sample photos")
-    source = _describe(
-        "samples",
-        size,
-        channels,
-        names=[SAMPLE_PHOTOS[p] for p in pos],
-        **_selection(classes, indices, count),
-    )
+    names = [SAMPLE_PHOTOS[p] for p in pos]
+    source = _describe("samples", size, channels, classes, indices, count, names=names)
     return ImageSet(images, labels[pos], SAMPLE_PHOTOS, source)
 
 
@@ -348,7 +357,7 @@ def load_faces(
     pos = _select(faces.shape[0], labels, FACE_CLASSES, classes, indices, count, "the face crops")
     images = _to_unit_float(faces[pos][:, None], "skimage.data.lfw_subset")
     images = _finish(list(images), size, channels, "the face crops")
-    source = _describe("faces", size, channels, **_selection(classes, indices, count))
+    source = _describe("faces", size, channels, classes, indices, count)
     return ImageSet(images, labels[pos], FACE_CLASSES, source)
 
 
@@ -480,11 +489,13 @@ def load_cifar10(
         "cifar10",
         size,
         channels,
-        path=str(path.resolve()),
+        classes,
+        indices,
+        count,
+        path=path,
         split=split,
         files=used,
         skipped=skipped,
-        **_selection(classes, indices, count),
     )
     return ImageSet(images, all_labels[pos], CIFAR10_CLASSES, source)
 
@@ -582,15 +593,7 @@ def load_array(
     sel = arr[pos]
     sel = sel[:, None] if layout == "NHW" else (np.moveaxis(sel, -1, 1) if layout == "NHWC" else sel)
     images = _finish(list(_to_unit_float(sel, what)), size, channels, what)
-    source = _describe(
-        "array",
-        size,
-        channels,
-        path=str(path.resolve()),
-        key=key,
-        layout=layout,
-        **_selection(classes, indices, count),
-    )
+    source = _describe("array", size, channels, classes, indices, count, path=path, key=key, layout=layout)
     return ImageSet(images, labels[pos] if labels is not None else None, (), source)
 
 
@@ -678,14 +681,9 @@ def load_folder(
         raise ValueError(f"no readable image selected in {root} ({len(skipped)} unreadable)")
     images = _finish(raw, size, channels, f"folder {root}")
     kept_pos = np.asarray(kept, dtype=np.int64)
+    kept_files = [files[p].relative_to(root).as_posix() for p in kept]
     source = _describe(
-        "folder",
-        size,
-        channels,
-        path=str(root.resolve()),
-        files=[files[p].relative_to(root).as_posix() for p in kept],
-        skipped=skipped,
-        **_selection(classes, indices, count),
+        "folder", size, channels, classes, indices, count, path=root, files=kept_files, skipped=skipped
     )
     return ImageSet(images, labels[kept_pos] if labels is not None else None, tuple(subdirs), source)
 

@@ -46,6 +46,16 @@ inline TestCsr random_dominant(fpscore::index_t n, int per_row, unsigned seed) {
     return a;
 }
 
+// The full 2 × 2 matrix [[a00, a01], [a10, a11]]: small enough to choose its pivots by hand.
+inline TestCsr dense_2x2(double a00, double a01, double a10, double a11) {
+    TestCsr a;
+    a.n = 2;
+    a.indptr = {0, 2, 4};
+    a.indices = {0, 1, 0, 1};
+    a.data = {a00, a01, a10, a11};
+    return a;
+}
+
 // ‖A x − b‖∞ / (‖A‖∞ ‖x‖∞ + ‖b‖∞)
 inline double relative_residual(const TestCsr& a, const std::vector<double>& x, const std::vector<double>& b) {
     double r = 0.0, anorm = 0.0, xnorm = 0.0, bnorm = 0.0;

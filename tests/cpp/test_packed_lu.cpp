@@ -91,13 +91,8 @@ void partial_pack_ignores_unused_lanes() {
 }
 
 void singular_lane_is_reported() {
-    TestCsr a;
-    a.n = 2;
-    a.indptr = {0, 2, 4};
-    a.indices = {0, 1, 0, 1};
-    a.data = {2.0, 1.0, 1.0, 2.0};
-    TestCsr singular = a;
-    singular.data = {1.0, 1.0, 1.0, 1.0};
+    const TestCsr a = dense_2x2(2.0, 1.0, 1.0, 2.0);
+    const TestCsr singular = dense_2x2(1.0, 1.0, 1.0, 1.0);
     auto sym = std::make_shared<const SymbolicLU>(a.view(), Ordering::Natural);
     PackedLU packed(sym);
     std::vector<const double*> ptrs(L, a.data.data());

@@ -59,11 +59,7 @@ void solves_many_right_hand_sides() {
 
 void singular_pivot_throws() {
     // [[1, 1], [1, 1]]: the second pivot is exactly zero.
-    TestCsr a;
-    a.n = 2;
-    a.indptr = {0, 2, 4};
-    a.indices = {0, 1, 0, 1};
-    a.data = {1.0, 1.0, 1.0, 1.0};
+    const TestCsr a = dense_2x2(1.0, 1.0, 1.0, 1.0);
     SparseLU lu(std::make_shared<const SymbolicLU>(a.view(), Ordering::Natural));
     CHECK_THROWS(SingularMatrixError, lu.factor(a.data.data()));
     CHECK(!lu.factored());

@@ -1,8 +1,10 @@
-"""Shared pieces of the samplers: time grids, the PF-ODE velocity, the stepping loop, progress."""
+"""Shared pieces of the samplers: time grids, the PF-ODE velocity, progress, and the stepping loop
+with the decorator that gives the fixed-step samplers their common signature."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +13,7 @@ from .._torch import torch
 Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[dict], None]
 Step = Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]]
+MakeStep = Callable[[Score, Any, np.ndarray, torch.Generator | None], Step]
 
 
 def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarray:
@@ -77,6 +80,35 @@ def run_steps(
                 callback({"i": i, "t": float(t[i + 1]), "x": x, **extra})
             bar.update()
     return x
+
+
+def stepping_sampler(desc: str) -> Callable[[MakeStep], Callable[..., torch.Tensor]]:
+    """Decorator that turns `make_step(model, sde, t, generator) -> step` into a sampler with the
+    common signature `(model, sde, x, times, *, generator=None, callback=None, progress=False)`:
+    it checks `times`, then runs `step` (see `run_steps`) under no_grad, with `desc` on the bar."""
+
+    def decorate(make_step: MakeStep) -> Callable[..., torch.Tensor]:
+        def sampler(
+            model: Score,
+            sde,
+            x: torch.Tensor,
+            times,
+            *,
+            generator: torch.Generator | None = None,
+            callback: Callback | None = None,
+            progress: bool = False,
+        ) -> torch.Tensor:
+            t = check_times(times)
+            step = make_step(model, sde, t, generator)
+            return run_steps(step, x, t, callback=callback, progress=progress, desc=desc)
+
+        # The sampler takes make_step's name and docstring (so it pickles and documents as the
+        # public function) but keeps its own signature: no __wrapped__ pointing at make_step.
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(sampler, attr, getattr(make_step, attr))
+        return torch.no_grad()(sampler)
+
+    return decorate
 
 
 @torch.no_grad()

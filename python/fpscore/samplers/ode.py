@@ -12,43 +12,23 @@ from __future__ import annotations
 import numpy as np
 
 from .._torch import torch
-from ._common import Callback, Score, check_times, pf_velocity, progress_bar, run_steps
+from ._common import Callback, Score, Step, check_times, pf_velocity, progress_bar, stepping_sampler
 
 
-@torch.no_grad()
-def euler_ode(
-    model: Score,
-    sde,
-    x: torch.Tensor,
-    times,
-    *,
-    generator: torch.Generator | None = None,
-    callback: Callback | None = None,
-    progress: bool = False,
-) -> torch.Tensor:
+@stepping_sampler("euler")
+def euler_ode(model: Score, sde, t: np.ndarray, generator: torch.Generator | None) -> Step:
     """Explicit Euler on the probability-flow ODE (first order)."""
-    t = check_times(times)
 
     def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         return x + (t[i + 1] - t[i]) * pf_velocity(model, sde, x, t[i]), {}
 
-    return run_steps(step, x, t, callback=callback, progress=progress, desc="euler")
+    return step
 
 
-@torch.no_grad()
-def heun_ode(
-    model: Score,
-    sde,
-    x: torch.Tensor,
-    times,
-    *,
-    generator: torch.Generator | None = None,
-    callback: Callback | None = None,
-    progress: bool = False,
-) -> torch.Tensor:
+@stepping_sampler("heun")
+def heun_ode(model: Score, sde, t: np.ndarray, generator: torch.Generator | None) -> Step:
     """Heun's method (explicit trapezoid, second order). A step that ends at t = 0 is an Euler step,
     so the score is never evaluated at t = 0, where λ = 0 (as in EDM's sampler)."""
-    t = check_times(times)
 
     def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         h = t[i + 1] - t[i]
@@ -58,7 +38,7 @@ def heun_ode(
             return x + 0.5 * h * (d + pf_velocity(model, sde, x_euler, t[i + 1])), {}
         return x_euler, {}
 
-    return run_steps(step, x, t, callback=callback, progress=progress, desc="heun")
+    return step
 
 
 @torch.no_grad()

@@ -5,31 +5,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._torch import torch
-from ._common import Callback, Score, batch_time, bcast, check_times, g2, run_steps
+from ._common import Score, Step, batch_time, bcast, g2, stepping_sampler
 
 
 def _normal(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
 
 
-@torch.no_grad()
-def euler_maruyama(
-    model: Score,
-    sde,
-    x: torch.Tensor,
-    times,
-    *,
-    generator: torch.Generator | None = None,
-    callback: Callback | None = None,
-    progress: bool = False,
-) -> torch.Tensor:
+@stepping_sampler("euler-maruyama")
+def euler_maruyama(model: Score, sde, t: np.ndarray, generator: torch.Generator | None) -> Step:
     """Euler–Maruyama on the reverse SDE dx = [f(x, t) − g(t)²·s(x, t)] dt + g(t) dw̄.
 
     With Δ = tᵢ − tᵢ₊₁ > 0: x ← x − [f − g²s]·Δ + g·√Δ·z. The last step adds no noise (it returns
     the mean, as score_sde does).
     """
-    t = check_times(times)
 
     def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         delta = t[i] - t[i + 1]
@@ -39,20 +31,11 @@ def euler_maruyama(
             x = x + bcast(sde.g(tb), x) * math.sqrt(delta) * _normal(x, generator)
         return x, {}
 
-    return run_steps(step, x, t, callback=callback, progress=progress, desc="euler-maruyama")
+    return step
 
 
-@torch.no_grad()
-def ddpm_ancestral(
-    model: Score,
-    sde,
-    x: torch.Tensor,
-    times,
-    *,
-    generator: torch.Generator | None = None,
-    callback: Callback | None = None,
-    progress: bool = False,
-) -> torch.Tensor:
+@stepping_sampler("ancestral")
+def ddpm_ancestral(model: Score, sde, t: np.ndarray, generator: torch.Generator | None) -> Step:
     """Ancestral sampling (DDPM): draw x_s from the Gaussian posterior q(x_s | x_t, x̂₀), s < t.
 
     With x_t = α_t·x₀ + λ_t·z, a = α_t/α_s, b² = λ_t² − a²λ_s² and Tweedie's x̂₀ = (x + λ_t²·s)/α_t:
@@ -62,7 +45,6 @@ def ddpm_ancestral(
     For the VP SDE this is DDPM's sampler with βᵢ = 1 − (α_t/α_s)² (posterior variance β̃); for VE it
     is score_sde's ancestral step x + (λ_t² − λ_s²)·s + noise. A step to s = 0 returns α₀·x̂₀.
     """
-    t = check_times(times)
 
     def step(i: int, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         tb, sb = batch_time(t[i], x), batch_time(t[i + 1], x)
@@ -76,4 +58,4 @@ def ddpm_ancestral(
         x = mean + var.sqrt() * _normal(x, generator) if t[i + 1] > 0 else mean
         return x, {"denoised": x0_hat}
 
-    return run_steps(step, x, t, callback=callback, progress=progress, desc="ancestral")
+    return step
