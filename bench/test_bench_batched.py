@@ -61,7 +61,11 @@ def _max_residual(mats, x, b) -> float:
 
 def _record(benchmark, lu, batch: int) -> None:
     benchmark.extra_info.update(
-        batch=batch, lanes=lu.lanes, fill=lu.nnz, factor_flops=lu.factor_flops, factor_bytes_per_system=8 * lu.nnz
+        batch=batch,
+        lanes=lu.lanes,
+        fill=lu.nnz,
+        factor_flops=lu.factor_flops,
+        factor_bytes_per_system=8 * lu.nnz,
     )
 
 

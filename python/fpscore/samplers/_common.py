@@ -4,7 +4,7 @@ with the decorator that gives the fixed-step samplers their common signature."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -14,6 +14,22 @@ Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[dict], None]
 Step = Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]]
 MakeStep = Callable[[Score, Any, np.ndarray, torch.Generator | None], Step]
+
+
+class Sampler(Protocol):
+    """The common signature of the fixed-step samplers."""
+
+    def __call__(
+        self,
+        model: Score,
+        sde: Any,
+        x: torch.Tensor,
+        times: Any,
+        *,
+        generator: torch.Generator | None = None,
+        callback: Callback | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor: ...
 
 
 def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarray:
@@ -82,12 +98,12 @@ def run_steps(
     return x
 
 
-def stepping_sampler(desc: str) -> Callable[[MakeStep], Callable[..., torch.Tensor]]:
+def stepping_sampler(desc: str) -> Callable[[MakeStep], Sampler]:
     """Decorator that turns `make_step(model, sde, t, generator) -> step` into a sampler with the
     common signature `(model, sde, x, times, *, generator=None, callback=None, progress=False)`:
     it checks `times`, then runs `step` (see `run_steps`) under no_grad, with `desc` on the bar."""
 
-    def decorate(make_step: MakeStep) -> Callable[..., torch.Tensor]:
+    def decorate(make_step: MakeStep) -> Sampler:
         def sampler(
             model: Score,
             sde,
