@@ -20,20 +20,23 @@ BatchedLU::BatchedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t batch, 
     for (const Pack& p : plan_) packs_.emplace_back(symbolic_, p.lanes, pivot_tolerance);
 }
 
-void BatchedLU::factor_pack(index_t k, const double* values) {
+void BatchedLU::factor_pack(index_t k, const double* values, double* x, double* work) {
     const Pack& p = plan_[static_cast<size_t>(k)];
     const auto nnz = static_cast<size_t>(symbolic_->nnz_matrix());
     const double* lanes[PackedLU::kMaxLanes];
     for (index_t l = 0; l < p.count; ++l) lanes[l] = values + static_cast<size_t>(p.first + l) * nnz;
     PackedLU& pack = packs_[static_cast<size_t>(k)];
     try {
-        pack.factor(lanes, p.count);
+        if (x != nullptr)
+            pack.factor_solve(lanes, p.count, x, work);
+        else
+            pack.factor(lanes, p.count);
     } catch (const SingularMatrixError& e) {
         throw SingularMatrixError("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
     }
 }
 
-void BatchedLU::solve_pack(index_t k, double* b, double* x, double* work) const {
+void BatchedLU::load_rhs(index_t k, const double* b, double* x) const {
     const Pack& p = plan_[static_cast<size_t>(k)];
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(p.lanes);
@@ -42,7 +45,12 @@ void BatchedLU::solve_pack(index_t k, double* b, double* x, double* work) const 
         const double* src = b + static_cast<size_t>(p.first + l) * n;
         for (size_t i = 0; i < n; ++i) x[i * L + l] = src[i];
     }
-    packs_[static_cast<size_t>(k)].solve(x, work);
+}
+
+void BatchedLU::store_solutions(index_t k, const double* x, double* b) const {
+    const Pack& p = plan_[static_cast<size_t>(k)];
+    const auto n = static_cast<size_t>(symbolic_->n());
+    const auto L = static_cast<size_t>(p.lanes);
     for (index_t l = 0; l < p.count; ++l) {
         double* dst = b + static_cast<size_t>(p.first + l) * n;
         for (size_t i = 0; i < n; ++i) dst[i] = x[i * L + l];
@@ -52,7 +60,7 @@ void BatchedLU::solve_pack(index_t k, double* b, double* x, double* work) const 
 void BatchedLU::factor(const double* values) {
     factored_ = false;
     detail::parallel_for(static_cast<index_t>(packs_.size()), threads_,
-                         [&] { return [&](index_t k) { factor_pack(k, values); }; });
+                         [&] { return [&](index_t k) { factor_pack(k, values, nullptr, nullptr); }; });
     factored_ = true;
 }
 
@@ -62,7 +70,9 @@ void BatchedLU::solve(double* b) const {
     detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] {
         // Per-thread interleaved right-hand sides and workspace.
         return [&, x = aligned_vector<double>(size), work = aligned_vector<double>(size)](index_t k) mutable {
-            solve_pack(k, b, x.data(), work.data());
+            load_rhs(k, b, x.data());
+            packs_[static_cast<size_t>(k)].solve(x.data(), work.data());
+            store_solutions(k, x.data(), b);
         };
     });
 }
@@ -72,8 +82,9 @@ void BatchedLU::factor_solve(const double* values, double* b) {
     const size_t size = static_cast<size_t>(symbolic_->n()) * PackedLU::kMaxLanes;
     detail::parallel_for(static_cast<index_t>(packs_.size()), threads_, [&] {
         return [&, x = aligned_vector<double>(size), work = aligned_vector<double>(size)](index_t k) mutable {
-            factor_pack(k, values);
-            solve_pack(k, b, x.data(), work.data());
+            load_rhs(k, b, x.data());
+            factor_pack(k, values, x.data(), work.data());
+            store_solutions(k, x.data(), b);
         };
     });
     factored_ = true;

@@ -19,38 +19,48 @@ namespace fpscore {
 namespace {
 
 // Both kernels start from A's values: each row (row by row) or each front (multifrontal).
+// With y (row by row only) the forward substitution L y = y runs along.
 template <int L>
 FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const double* a,
                                                  const detail::FrontAssembly* assembly, double* lu, double* inv_piv,
-                                                 detail::FrontWorkspace ws, double tolerance, index_t active) {
+                                                 detail::FrontWorkspace ws, double tolerance, index_t active,
+                                                 double* y) {
     if (sym.multifrontal())
         return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, assembly);
-    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a);
+    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y);
 }
 
 // One clone set per lane count (target_clones does not apply to templates).
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
-                                        double* lu, double* inv_piv,
-                                          detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active);
+                                          double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
+                                          index_t active, double* y) {
+    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
 }
 
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
-                                        double* lu, double* inv_piv,
-                                        detail::FrontWorkspace ws, double tolerance, index_t active) {
-    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active);
+                                        double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
+                                        index_t active, double* y) {
+    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
+}
+
+// The substitutions; forward = false: only U z = y (L y = b was done while factorising).
+template <int L>
+FPSCORE_INLINE void solve_lanes(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x,
+                                bool forward) {
+    if (forward) detail::substitute_forward<L>(sym, lu, x);
+    detail::substitute_backward<L>(sym, lu, inv_piv, x);
 }
 
 FPSCORE_SIMD_CLONES
-void solve_kernel_narrow(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
-    detail::substitute<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x);
+void solve_kernel_narrow(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
+    solve_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x, forward);
 }
 
 FPSCORE_SIMD_CLONES
-void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x) {
-    detail::substitute<PackedLU::kMaxLanes>(sym, lu, inv_piv, x);
+void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
+    solve_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, x, forward);
 }
 
 // out[p * L + l] = lane[l][p]: one full element (a cache line for eight lanes) per store.
@@ -106,15 +116,32 @@ PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, do
 }
 
 void PackedLU::factor(const double* const* a_values, index_t active) {
+    interleave_matrix(a_values, active);
+    factor_matrix(active);
+}
+
+void PackedLU::factor_solve(const double* const* a_values, index_t active, double* x, double* work) {
+    interleave_matrix(a_values, active);
+    if (symbolic_->multifrontal()) {
+        factor_matrix(active);
+        solve(x, work);
+        return;
+    }
+    permute_in(x, work);
+    factor_matrix(active, work);
+    substitute(work, false);
+    permute_out(work, x);
+}
+
+void PackedLU::interleave_matrix(const double* const* a_values, index_t active) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     const double* lane[kMaxLanes];
     for (index_t l = 0; l < lanes_; ++l) lane[l] = a_values[l < active ? l : 0];
     interleave_lanes(lane, lanes_, symbolic_->nnz_matrix(), matrix_.data());
-    factor_matrix(active);
 }
 
-void PackedLU::factor_matrix(index_t active) {
+void PackedLU::factor_matrix(index_t active, double* y) {
     if (active < 1 || active > lanes_)
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     factored_ = false;
@@ -125,9 +152,9 @@ void PackedLU::factor_matrix(index_t active) {
     const detail::PivotFailure bad =
         lanes_ == kMaxLanes
             ? factor_kernel_wide(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(), ws,
-                                 pivot_tolerance_, active)
+                                 pivot_tolerance_, active, y)
             : factor_kernel_narrow(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(),
-                                   ws, pivot_tolerance_, active);
+                                   ws, pivot_tolerance_, active, y);
     if (bad.row < 0) {
         factored_ = true;
         return;
@@ -143,15 +170,28 @@ void PackedLU::factor_matrix(index_t active) {
 
 void PackedLU::solve(double* x, double* work) const {
     if (!factored_) throw std::invalid_argument("PackedLU::solve called before a successful factor");
-    const index_t n = symbolic_->n();
+    permute_in(x, work);
+    substitute(work, true);
+    permute_out(work, x);
+}
+
+void PackedLU::permute_in(const double* x, double* work) const {
     const offset_t L = lanes_;
     const index_t* perm = symbolic_->permutation().data();
-    for (index_t i = 0; i < n; ++i) std::copy_n(x + perm[i] * L, L, work + i * L);
+    for (index_t i = 0; i < symbolic_->n(); ++i) std::copy_n(x + perm[i] * L, L, work + i * L);
+}
+
+void PackedLU::permute_out(const double* work, double* x) const {
+    const offset_t L = lanes_;
+    const index_t* perm = symbolic_->permutation().data();
+    for (index_t i = 0; i < symbolic_->n(); ++i) std::copy_n(work + i * L, L, x + perm[i] * L);
+}
+
+void PackedLU::substitute(double* work, bool forward) const {
     if (lanes_ == kMaxLanes)
-        solve_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), work);
+        solve_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), work, forward);
     else
-        solve_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), work);
-    for (index_t i = 0; i < n; ++i) std::copy_n(work + i * L, L, x + perm[i] * L);
+        solve_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), work, forward);
 }
 
 }  // namespace fpscore

@@ -15,6 +15,7 @@
 
 #include "multifrontal.hpp"
 #include "simd_dispatch.hpp"
+#include "triangular_solve.hpp"
 
 namespace fpscore::detail {
 
@@ -133,10 +134,12 @@ FPSCORE_INLINE typename LaneOps<L>::V load_row(const SymbolicLU& sym, index_t i,
 template <int L>
 FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typename LaneOps<L>::V norm_v,
                                        double tolerance, index_t active, double* FPSCORE_RESTRICT lu,
-                                       double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w) {
+                                       double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
+                                       double* FPSCORE_RESTRICT y) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const index_t* cols = sym.cols().data();
+
     double norm[L];
     Ops::store(norm, norm_v);
     const double* piv = w + static_cast<offset_t>(i) * L;
@@ -149,6 +152,10 @@ FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typenam
         Ops::store(lu + p * L, Ops::load(wc));
         Ops::store(wc, typename Ops::V{});
     }
+    if (y != nullptr) {  // row i of the forward substitution, as substitute_forward does it
+        double* yi = y + static_cast<offset_t>(i) * L;
+        Ops::store(yi, Ops::load(yi) - row_dot<L>(lu, cols, y, row_ptr[i], sym.diag()[i]));
+    }
     return failure;
 }
 
@@ -158,11 +165,13 @@ constexpr index_t kRowGroup = 4;
 // Factorises into `lu` (element stride L). work (kRowGroup · n · L) must be zero and is left
 // zero. Each row starts from its entries in `lu`, or, when a_values is given, from A's
 // values in the analysed CSR order (element stride L): then `lu` need not be initialised.
+// With y (n · L, in elimination order) L y = y is solved on the way.
 template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
                                            double tolerance, index_t active,
-                                           const double* FPSCORE_RESTRICT a_values = nullptr) {
+                                           const double* FPSCORE_RESTRICT a_values = nullptr,
+                                           double* FPSCORE_RESTRICT y = nullptr) {
     using V = typename LaneOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
@@ -200,7 +209,7 @@ FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCOR
         // Columns inside the group: row k, once final, from the later rows that hold column k.
         for (index_t s = 0; s < g; ++s) {
             const index_t k = i + s;
-            if (const PivotFailure f = finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s]);
+            if (const PivotFailure f = finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s], y);
                 f.row >= 0) {
                 for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
                     for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q)

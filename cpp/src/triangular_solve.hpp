@@ -25,21 +25,30 @@ FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu,
     return (s0 + s1) + (s2 + s3);
 }
 
-// Solves L U z = y in place for x = y in elimination order (already permuted). With
-// inv_piv null the pivots are read from the diagonal of U and divided by.
+// Solves L y = b in place (x = b in elimination order, already permuted; L unit lower).
 template <int L>
-FPSCORE_INLINE void substitute(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
-                               const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
+FPSCORE_INLINE void substitute_forward(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
+                                       double* FPSCORE_RESTRICT x) {
     using Ops = LaneOps<L>;
-    const index_t n = sym.n();
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    for (index_t i = 0; i < n; ++i) {  // L y = P b, L unit lower
+    for (index_t i = 0; i < sym.n(); ++i) {
         double* xi = x + static_cast<offset_t>(i) * L;
         Ops::store(xi, Ops::load(xi) - row_dot<L>(lu, cols, x, row_ptr[i], diag[i]));
     }
-    for (index_t i = n - 1; i >= 0; --i) {  // U z = y
+}
+
+// Solves U z = y in place. With inv_piv null the pivots are read from the diagonal of U
+// and divided by.
+template <int L>
+FPSCORE_INLINE void substitute_backward(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
+                                        const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
+    using Ops = LaneOps<L>;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t* cols = sym.cols().data();
+    for (index_t i = sym.n() - 1; i >= 0; --i) {
         double* xi = x + static_cast<offset_t>(i) * L;
         const auto acc = Ops::load(xi) - row_dot<L>(lu, cols, x, diag[i] + 1, row_ptr[i + 1]);
         if (inv_piv != nullptr)
@@ -47,6 +56,14 @@ FPSCORE_INLINE void substitute(const SymbolicLU& sym, const double* FPSCORE_REST
         else
             Ops::store(xi, acc / Ops::load(lu + diag[i] * L));
     }
+}
+
+// Solves L U z = y in place for x = y in elimination order (already permuted).
+template <int L>
+FPSCORE_INLINE void substitute(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
+                               const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
+    substitute_forward<L>(sym, lu, x);
+    substitute_backward<L>(sym, lu, inv_piv, x);
 }
 
 }  // namespace fpscore::detail

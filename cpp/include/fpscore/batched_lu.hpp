@@ -22,8 +22,8 @@ public:
     // b: (batch, n) row-major, overwritten with the solutions.
     void solve(double* b) const;
 
-    // factor(values) then solve(b), each pack solved right after its factorisation while
-    // its factors are still in cache.
+    // factor(values) then solve(b), each pack's forward substitution done during its
+    // factorisation and its back substitution right after, while its factors are in cache.
     void factor_solve(const double* values, double* b);
 
     index_t batch() const { return batch_; }
@@ -33,9 +33,11 @@ public:
     bool factored() const { return factored_; }
 
 private:
-    void factor_pack(index_t k, const double* values);
+    // Factorises pack k; with x (its right-hand sides, interleaved) also solves for them.
     // x and work: n * PackedLU::kMaxLanes, cache-line aligned.
-    void solve_pack(index_t k, double* b, double* x, double* work) const;
+    void factor_pack(index_t k, const double* values, double* x, double* work);
+    void load_rhs(index_t k, const double* b, double* x) const;
+    void store_solutions(index_t k, const double* x, double* b) const;
 
     std::shared_ptr<const SymbolicLU> symbolic_;
     index_t batch_;

@@ -43,11 +43,15 @@ public:
 
     // Factorises lanes [0, active) of matrix_values(); the other lanes are set to copies of
     // lane 0 so that they stay finite. Throws SingularMatrixError naming the first bad lane.
-    void factor_matrix(index_t active);
+    void factor_matrix(index_t active) { factor_matrix(active, nullptr); }
 
     // Solves in place for x (n, lanes()) interleaved: column l is lane l's right-hand side.
     // `work` needs n * lanes() entries; both should be cache-line aligned for speed.
     void solve(double* x, double* work) const;
+
+    // factor(a_values, active) then solve(x, work), with the forward substitution done while
+    // the factorisation has each row at hand.
+    void factor_solve(const double* const* a_values, index_t active, double* x, double* work);
 
     const SymbolicLU& symbolic() const { return *symbolic_; }
     bool factored() const { return factored_; }
@@ -55,6 +59,13 @@ public:
     index_t failed_lane() const { return failed_lane_; }
 
 private:
+    void interleave_matrix(const double* const* a_values, index_t active);
+    // factor_matrix, solving L y = y (interleaved, in elimination order) along when y is given.
+    void factor_matrix(index_t active, double* y);
+    void permute_in(const double* x, double* work) const;
+    void permute_out(const double* work, double* x) const;
+    void substitute(double* work, bool forward) const;
+
     std::shared_ptr<const SymbolicLU> symbolic_;
     std::shared_ptr<const detail::FrontAssembly> assembly_;  // A's entries in the dense fronts
     index_t lanes_;
