@@ -107,8 +107,10 @@ def test_large_grids_use_dense_fronts_and_match_spsolve(bc, batch):
     batch 9 takes the wide pack's kernels and a narrow pack's."""
     mats, b = _fp_batch((130, 128), bc, "central", batch, seed=11)
     lu = fpscore.BatchedLU(mats[0], batch)
-    lu.factor(np.stack([A.data for A in mats]))
+    data = np.stack([A.data for A in mats])
+    lu.factor(data)
     x = lu.solve(b)
+    np.testing.assert_array_equal(lu.factor_solve(data, b), x)
     for k, A in enumerate(mats):
         ref = sla.spsolve(A.tocsc(), b[k])
         np.testing.assert_allclose(x[k], ref, rtol=1e-10, atol=1e-12)
