@@ -154,3 +154,20 @@ def test_factor_solve_equals_factor_then_solve(batch):
         np.testing.assert_allclose(fused[k], sla.spsolve(A.tocsc(), b[k]), rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match=r"\(batch, n\)"):
         lu.factor_solve(data, b[:1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("member", [0, 6, 10])
+def test_non_finite_values_are_refused_naming_the_member(bad, member):
+    mats, b = _fp_batch((7, 6), "zero", "central", 11, seed=4)
+    data = np.stack([A.data for A in mats])
+    good = data[member, 5]
+    data[member, 5] = bad
+    lu = fpscore.BatchedLU(mats[0], 11)
+    for call in (lambda: lu.factor(data), lambda: lu.factor_solve(data, b)):
+        with pytest.raises(ValueError, match=rf"batch member {member}: .*1 NaN or inf"):
+            call()
+    data[member, 5] = good  # the object is usable again
+    x = lu.factor_solve(data, b)
+    for k, A in enumerate(mats):
+        np.testing.assert_allclose(x[k], sla.spsolve(A.tocsc(), b[k]), rtol=1e-10, atol=1e-12)

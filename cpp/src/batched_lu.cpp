@@ -33,6 +33,8 @@ void BatchedLU::factor_pack(index_t k, const double* values, double* x, double* 
             pack.factor(lanes, p.count);
     } catch (const SingularMatrixError& e) {
         throw SingularMatrixError("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("batch member " + std::to_string(p.first + pack.failed_lane()) + ": " + e.what());
     }
 }
 

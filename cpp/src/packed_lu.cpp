@@ -70,6 +70,14 @@ FPSCORE_INLINE void interleave(const double* const* lane, offset_t count, double
         for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
 }
 
+// x − x is 0 for every finite x and NaN otherwise: one vectorisable pass, no branches.
+FPSCORE_SIMD_CLONES
+bool all_finite(const double* x, offset_t count) {
+    double probe = 0.0;
+    for (offset_t k = 0; k < count; ++k) probe += x[k] - x[k];
+    return probe == 0.0;
+}
+
 FPSCORE_SIMD_CLONES
 void interleave_lanes(const double* const* lane, index_t lanes, offset_t count, double* out) {
     if (lanes == PackedLU::kMaxLanes)
@@ -138,7 +146,18 @@ void PackedLU::interleave_matrix(const double* const* a_values, index_t active) 
         throw std::invalid_argument("active lanes must lie in [1, " + std::to_string(lanes_) + "]");
     const double* lane[kMaxLanes];
     for (index_t l = 0; l < lanes_; ++l) lane[l] = a_values[l < active ? l : 0];
-    interleave_lanes(lane, lanes_, symbolic_->nnz_matrix(), matrix_.data());
+    const offset_t nnz = symbolic_->nnz_matrix();
+    interleave_lanes(lane, lanes_, nnz, matrix_.data());
+    if (!all_finite(matrix_.data(), nnz * lanes_)) {
+        for (index_t l = 0; l < active; ++l) {
+            const auto bad = std::count_if(a_values[l], a_values[l] + nnz, [](double v) { return !std::isfinite(v); });
+            if (bad > 0) {
+                failed_lane_ = l;
+                throw std::invalid_argument("the values of lane " + std::to_string(l) + " contain " +
+                                            std::to_string(bad) + " NaN or inf value(s)");
+            }
+        }
+    }
 }
 
 void PackedLU::factor_matrix(index_t active, double* y) {

@@ -11,10 +11,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def real_array(name: str, value: object, *, min_ndim: int = 0) -> NDArray[np.float64]:
+def real_array(name: str, value: object, *, min_ndim: int = 0, finite: bool = True) -> NDArray[np.float64]:
     """`value` as a finite float64 array.
 
     TypeError for a non-real dtype; ValueError for NaN/inf or fewer than `min_ndim` dimensions.
+    finite=False leaves the NaN/inf check to the caller (the C++ core makes it on large arrays
+    that it reads anyway).
     """
     arr = np.asarray(value)
     if arr.dtype == object or not (
@@ -24,7 +26,7 @@ def real_array(name: str, value: object, *, min_ndim: int = 0) -> NDArray[np.flo
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")
     arr = np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d arrays 0-d
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s)")
     return arr

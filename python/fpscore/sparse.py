@@ -205,7 +205,7 @@ class BatchedLU:
         return self._lu.factor_solve(data, b)
 
     def _data(self, data: ArrayLike) -> NDArray[np.float64]:
-        data = real_array("data", data)
+        data = real_array("data", data, finite=False)  # checked while the core interleaves it
         if data.shape != (self.batch, self.nnz_matrix):
             raise ValueError(
                 f"data must have shape (batch, nnz) = {(self.batch, self.nnz_matrix)}, got {data.shape}"

@@ -16,7 +16,8 @@ public:
               double pivot_tolerance = SparseLU::kDefaultPivotTolerance);
 
     // values: (batch, nnz_matrix) row-major, each row in the analysed CSR order.
-    // Throws SingularMatrixError naming the first batch member with a bad pivot.
+    // Throws SingularMatrixError naming the first batch member with a bad pivot, and
+    // std::invalid_argument naming one with NaN or inf values.
     void factor(const double* values);
 
     // b: (batch, n) row-major, overwritten with the solutions.

@@ -38,7 +38,7 @@ public:
     const aligned_vector<double>& matrix_values() const { return matrix_; }
 
     // Copies lane l's values (CSR order of the analysed matrix) from a_values[l] for
-    // l < active and factorises them.
+    // l < active and factorises them. Throws std::invalid_argument for NaN or inf values.
     void factor(const double* const* a_values, index_t active);
 
     // Factorises lanes [0, active) of matrix_values(); the other lanes are set to copies of
