@@ -21,8 +21,9 @@ struct FrontAssembly;
 
 class PackedLU {
 public:
-    // Supported lane counts: one AVX-512 register of doubles, or one AVX2 register (for
-    // packs of at most four matrices, which would leave half of a wide register idle).
+    // Supported lane counts: one AVX-512 register of doubles, or one AVX2 register (on CPUs
+    // without AVX-512, and for packs of at most four matrices, which would leave half of a
+    // wide register idle).
     static constexpr index_t kMaxLanes = 8;
     static constexpr index_t kNarrowLanes = 4;
 
