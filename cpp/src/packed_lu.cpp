@@ -64,26 +64,28 @@ void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* in
 }
 
 // out[p * L + l] = lane[l][p]: one full element (a cache line for eight lanes) per store.
+// Returns whether every value was finite (x − x is 0 for finite x, NaN otherwise: no
+// branches and no second pass).
 template <int L>
-FPSCORE_INLINE void interleave(const double* const* lane, offset_t count, double* FPSCORE_RESTRICT out) {
-    for (offset_t p = 0; p < count; ++p)
+FPSCORE_INLINE bool interleave(const double* const* lane, offset_t count, double* FPSCORE_RESTRICT out) {
+    using Ops = detail::LaneOps<L>;
+    typename Ops::V probe{};
+    for (offset_t p = 0; p < count; ++p) {
         for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
+        const auto v = Ops::load(out + p * L);
+        probe += v - v;
+    }
+    double sum[L];
+    Ops::store(sum, probe);
+    double total = 0.0;
+    for (int l = 0; l < L; ++l) total += sum[l];
+    return total == 0.0;
 }
 
-// x − x is 0 for every finite x and NaN otherwise: one vectorisable pass, no branches.
 FPSCORE_SIMD_CLONES
-bool all_finite(const double* x, offset_t count) {
-    double probe = 0.0;
-    for (offset_t k = 0; k < count; ++k) probe += x[k] - x[k];
-    return probe == 0.0;
-}
-
-FPSCORE_SIMD_CLONES
-void interleave_lanes(const double* const* lane, index_t lanes, offset_t count, double* out) {
-    if (lanes == PackedLU::kMaxLanes)
-        interleave<PackedLU::kMaxLanes>(lane, count, out);
-    else
-        interleave<PackedLU::kNarrowLanes>(lane, count, out);
+bool interleave_lanes(const double* const* lane, index_t lanes, offset_t count, double* out) {
+    if (lanes == PackedLU::kMaxLanes) return interleave<PackedLU::kMaxLanes>(lane, count, out);
+    return interleave<PackedLU::kNarrowLanes>(lane, count, out);
 }
 
 }  // namespace
@@ -147,8 +149,7 @@ void PackedLU::interleave_matrix(const double* const* a_values, index_t active) 
     const double* lane[kMaxLanes];
     for (index_t l = 0; l < lanes_; ++l) lane[l] = a_values[l < active ? l : 0];
     const offset_t nnz = symbolic_->nnz_matrix();
-    interleave_lanes(lane, lanes_, nnz, matrix_.data());
-    if (!all_finite(matrix_.data(), nnz * lanes_)) {
+    if (!interleave_lanes(lane, lanes_, nnz, matrix_.data())) {
         for (index_t l = 0; l < active; ++l) {
             const auto bad = std::count_if(a_values[l], a_values[l] + nnz, [](double v) { return !std::isfinite(v); });
             if (bad > 0) {
