@@ -27,7 +27,10 @@ FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const do
                                                  double* y) {
     if (sym.multifrontal())
         return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, assembly);
-    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y);
+    // Stream the L parts past the caches once the factor is well beyond a core's L2.
+    constexpr double kStreamFromBytes = 8 << 20;
+    const bool stream = static_cast<double>(sym.nnz_factors()) * L * sizeof(double) >= kStreamFromBytes;
+    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y, stream);
 }
 
 // One clone set per lane count (target_clones does not apply to templates).

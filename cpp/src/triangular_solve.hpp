@@ -7,22 +7,29 @@
 
 namespace fpscore::detail {
 
-// Σ_p lu[p] · x[cols[p]] over [begin, end), with four partial sums so that consecutive
-// multiply-adds do not wait on each other.
-template <int L>
-FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
-                                              offset_t begin, offset_t end) {
+// Σ_p v(p) · x[cols[p]] over [begin, end), v(p) pointing at entry p's value, with four
+// partial sums so that consecutive multiply-adds do not wait on each other.
+template <int L, class Value>
+FPSCORE_INLINE typename LaneOps<L>::V dot_by_entry(Value v, const index_t* cols, const double* x, offset_t begin,
+                                                   offset_t end) {
     using Ops = LaneOps<L>;
     typename Ops::V s0{}, s1{}, s2{}, s3{};
     offset_t p = begin;
     for (; p + 4 <= end; p += 4) {
-        s0 += Ops::load(lu + p * L) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
-        s1 += Ops::load(lu + (p + 1) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 1]) * L);
-        s2 += Ops::load(lu + (p + 2) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 2]) * L);
-        s3 += Ops::load(lu + (p + 3) * L) * Ops::load(x + static_cast<offset_t>(cols[p + 3]) * L);
+        s0 += Ops::load(v(p)) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
+        s1 += Ops::load(v(p + 1)) * Ops::load(x + static_cast<offset_t>(cols[p + 1]) * L);
+        s2 += Ops::load(v(p + 2)) * Ops::load(x + static_cast<offset_t>(cols[p + 2]) * L);
+        s3 += Ops::load(v(p + 3)) * Ops::load(x + static_cast<offset_t>(cols[p + 3]) * L);
     }
-    for (; p < end; ++p) s0 += Ops::load(lu + p * L) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
+    for (; p < end; ++p) s0 += Ops::load(v(p)) * Ops::load(x + static_cast<offset_t>(cols[p]) * L);
     return (s0 + s1) + (s2 + s3);
+}
+
+// Σ_p lu[p] · x[cols[p]] over [begin, end).
+template <int L>
+FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
+                                              offset_t begin, offset_t end) {
+    return dot_by_entry<L>([lu](offset_t p) { return lu + p * L; }, cols, x, begin, end);
 }
 
 // Solves L y = b in place (x = b in elimination order, already permuted; L unit lower).
