@@ -38,6 +38,7 @@ FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
                                           double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
                                           index_t active, double* y) {
+    const detail::FlushSubnormals flush;
     return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
 }
 
@@ -45,6 +46,7 @@ FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
                                         double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
                                         index_t active, double* y) {
+    const detail::FlushSubnormals flush;
     return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
 }
 
@@ -58,11 +60,13 @@ FPSCORE_INLINE void solve_lanes(const SymbolicLU& sym, const double* lu, const d
 
 FPSCORE_SIMD_CLONES
 void solve_kernel_narrow(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
+    const detail::FlushSubnormals flush;
     solve_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x, forward);
 }
 
 FPSCORE_SIMD_CLONES
 void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
+    const detail::FlushSubnormals flush;
     solve_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, x, forward);
 }
 

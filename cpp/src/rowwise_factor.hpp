@@ -155,13 +155,13 @@ inline offset_t stream_out_row(double*, const index_t*, double*, offset_t begin,
 inline void stream_fence() {}
 #endif
 
-// Pivot test and reciprocal of row i, then w back into lu (leaving w zero). With y, also
-// row i of the forward substitution.
+// Pivot test and reciprocal of row i, then w back into lu from position `from` on (leaving
+// w zero). With y (then from = row_ptr[i]), also row i of the forward substitution.
 template <int L>
 FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typename LaneOps<L>::V norm_v,
                                        double tolerance, index_t active, double* FPSCORE_RESTRICT lu,
                                        double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                       double* FPSCORE_RESTRICT y, bool stream) {
+                                       double* FPSCORE_RESTRICT y, bool stream, offset_t from) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const index_t* cols = sym.cols().data();
@@ -176,7 +176,7 @@ FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typenam
     // Row i of the forward substitution, with the operations of substitute_forward.
     const offset_t begin = row_ptr[i], mid = sym.diag()[i];
     double* yi = y != nullptr ? y + static_cast<offset_t>(i) * L : nullptr;
-    offset_t p = begin;
+    offset_t p = from;
     if constexpr (L == 8) {
         if (stream) {  // the L part goes past the caches: take the products from w first
             const auto value = [w, cols](offset_t q) { return w + static_cast<offset_t>(cols[q]) * L; };
@@ -196,75 +196,222 @@ FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typenam
 // Rows eliminated together; work holds kRowGroup dense work rows.
 constexpr index_t kRowGroup = 4;
 
-// Factorises into `lu` (element stride L). work (kRowGroup · n · L) must be zero and is left
-// zero. Each row starts from its entries in `lu`, or, when a_values is given, from A's
-// values in the analysed CSR order (element stride L): then `lu` need not be initialised.
-// With y (n · L, in elimination order) L y = y is solved on the way; then, with
-// stream_l_parts (eight lanes, AVX-512), the rows' L parts go to memory with non-temporal
-// stores (a win once the factor is well beyond L2: measured +5 % at 64², -4 % at 32²).
+// The supernodes of the group's L parts at positions [p[t], e[t]) with columns below
+// `limit`, each subtracted once from all the g work rows that hold it; advances p.
+template <int L>
+FPSCORE_INLINE void eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
+                                      const double* FPSCORE_RESTRICT inv_piv, double* const* w, index_t g,
+                                      offset_t* p, const offset_t* e) {
+    const index_t* cols = sym.cols().data();
+    const index_t* supernode_end = sym.supernode_end().data();
+    const index_t n = sym.n();
+    for (;;) {
+        index_t a = n;
+        for (index_t t = 0; t < g; ++t)
+            if (p[t] < e[t] && cols[p[t]] < limit) a = std::min(a, cols[p[t]]);
+        if (a == n) break;
+        const index_t b = std::min(supernode_end[a], limit);
+        double* members[kRowGroup];
+        int count = 0;
+        for (index_t t = 0; t < g; ++t)
+            if (p[t] < e[t] && cols[p[t]] == a) {
+                members[count++] = w[t];
+                p[t] += b - a;
+            }
+        eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
+    }
+}
+
+// The columns inside the group i..i+g-1, whose L parts before i are done: row k, once
+// final, is gathered into lu (from position from[t]) and subtracted from the later rows
+// that hold column k. On a bad pivot the work rows are left zero.
+template <int L>
+FPSCORE_INLINE PivotFailure finish_group(const SymbolicLU& sym, index_t i, index_t g,
+                                         const typename LaneOps<L>::V* norm, double tolerance, index_t active,
+                                         double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
+                                         double* const* w, offset_t* p, const offset_t* e, const offset_t* from,
+                                         double* FPSCORE_RESTRICT y, bool stream) {
+    using V = typename LaneOps<L>::V;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const index_t* cols = sym.cols().data();
+    for (index_t s = 0; s < g; ++s) {
+        const index_t k = i + s;
+        if (const PivotFailure f =
+                finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s], y, stream, from[s]);
+            f.row >= 0) {
+            if (stream) stream_fence();
+            for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
+                for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q)
+                    LaneOps<L>::store(w[t] + static_cast<offset_t>(cols[q]) * L, V{});
+            return f;
+        }
+        double* members[kRowGroup];
+        int count = 0;
+        for (index_t t = s + 1; t < g; ++t)
+            if (p[t] < e[t] && cols[p[t]] == k) {
+                members[count++] = w[t];
+                ++p[t];
+            }
+        if (count > 0) eliminate_block_rows<L>(sym, k, k + 1, lu, inv_piv, members, count);
+    }
+    return {};
+}
+
+// Factorises rows [first, last) into `lu` (element stride L); their L parts must lie in
+// [first, last) or in rows already factorised. work (kRowGroup · n · L) must be zero and
+// is left zero. Each row starts from its entries in `lu`, or, when a_values is given, from
+// A's values in the analysed CSR order (element stride L): then `lu` need not be
+// initialised. With y (n · L, in elimination order) L y = y is solved on the way; then,
+// with stream_l_parts (eight lanes, AVX-512), the rows' L parts go to memory with
+// non-temporal stores (a win once the factor is well beyond L2: measured +5 % at 64²,
+// -4 % at 32²).
+template <int L>
+FPSCORE_INLINE PivotFailure rowwise_factor_rows(const SymbolicLU& sym, index_t first, index_t last,
+                                                double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
+                                                double* FPSCORE_RESTRICT work, double tolerance, index_t active,
+                                                const double* FPSCORE_RESTRICT a_values = nullptr,
+                                                double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false) {
+    const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
+    using V = typename LaneOps<L>::V;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t n = sym.n();
+    for (index_t i = first; i < last; i += kRowGroup) {
+        const index_t g = std::min(kRowGroup, last - i);
+        double* w[kRowGroup];
+        V norm[kRowGroup];
+        offset_t p[kRowGroup], e[kRowGroup], from[kRowGroup];  // the rows' L parts still to subtract: [p, e)
+        for (index_t t = 0; t < g; ++t) {
+            w[t] = work + static_cast<offset_t>(t) * n * L;
+            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
+            from[t] = p[t] = row_ptr[i + t];
+            e[t] = diag[i + t];
+        }
+        // Columns before the group: whole supernodes (the one holding i cut at i).
+        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e);
+        if (const PivotFailure f = finish_group<L>(sym, i, g, norm, tolerance, active, lu, inv_piv, w, p, e, from, y,
+                                                   stream);
+            f.row >= 0)
+            return f;
+    }
+    if (stream) stream_fence();
+    return {};
+}
+
+// All rows: the whole factorisation.
 template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
                                            double tolerance, index_t active,
                                            const double* FPSCORE_RESTRICT a_values = nullptr,
                                            double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false) {
-    const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
-    using V = typename LaneOps<L>::V;
+    return rowwise_factor_rows<L>(sym, 0, sym.n(), lu, inv_piv, work, tolerance, active, a_values, y,
+                                  stream_l_parts);
+}
+
+// The separator rows [top, n) of a split tree (tree_split.hpp), on one side's thread:
+// A's entries of each row in columns [lo, hi) (and, with with_top, in columns >= top) go
+// into the work rows, the supernodes in [lo, hi) (factorised by then) are subtracted, the
+// finished L entries of [lo, hi) go to lu, and the row's partial sums in columns >= top to
+// partial[p − row_ptr[top]] (p: the entry's factor position); norms[i − top] gets
+// max |a_ij| over the loaded entries. work (kRowGroup · n · L) is zero and left zero.
+template <int L>
+FPSCORE_INLINE void rowwise_separator_partial(const SymbolicLU& sym, index_t lo, index_t hi, index_t top,
+                                              bool with_top, const double* FPSCORE_RESTRICT a_values,
+                                              double* FPSCORE_RESTRICT lu, const double* FPSCORE_RESTRICT inv_piv,
+                                              double* FPSCORE_RESTRICT work, double* FPSCORE_RESTRICT partial,
+                                              double* FPSCORE_RESTRICT norms) {
+    using Ops = LaneOps<L>;
+    using V = typename Ops::V;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    const index_t* supernode_end = sym.supernode_end().data();
+    const offset_t* a_ptr = sym.matrix_indptr().data();
+    const offset_t* a_to_factor = sym.matrix_to_factor().data();
+    const index_t* perm = sym.permutation().data();
     const index_t n = sym.n();
-    for (index_t i = 0; i < n; i += kRowGroup) {
+    const offset_t base = row_ptr[top];
+    for (index_t i = top; i < n; i += kRowGroup) {
+        const index_t g = std::min(kRowGroup, n - i);
+        double* w[kRowGroup];
+        offset_t p[kRowGroup], e[kRowGroup];
+        for (index_t t = 0; t < g; ++t) {
+            w[t] = work + static_cast<offset_t>(t) * n * L;
+            const index_t r = perm[i + t];
+            const auto mine = [&](index_t c) { return (c >= lo && c < hi) || (with_top && c >= top); };
+            for (offset_t q = a_ptr[r]; q < a_ptr[r + 1]; ++q)
+                if (const index_t c = cols[a_to_factor[q]]; mine(c)) {
+                    double* wc = w[t] + static_cast<offset_t>(c) * L;
+                    Ops::store(wc, Ops::load(wc) + Ops::load(a_values + q * L));
+                }
+            V norm{};
+            for (offset_t q = a_ptr[r]; q < a_ptr[r + 1]; ++q)
+                if (const index_t c = cols[a_to_factor[q]]; mine(c))
+                    norm = Ops::max_abs(norm, Ops::load(w[t] + static_cast<offset_t>(c) * L));
+            Ops::store(norms + static_cast<offset_t>(i + t - top) * L, norm);
+            const index_t* row = cols + row_ptr[i + t];
+            p[t] = row_ptr[i + t] + (std::lower_bound(row, cols + diag[i + t], lo) - row);
+            e[t] = row_ptr[i + t] + (std::lower_bound(row, cols + diag[i + t], hi) - row);
+        }
+        offset_t begin[kRowGroup];
+        std::copy_n(p, g, begin);
+        eliminate_columns<L>(sym, hi, lu, inv_piv, w, g, p, e);
+        for (index_t t = 0; t < g; ++t) {
+            const auto take = [&](offset_t q, double* dst) {
+                double* wc = w[t] + static_cast<offset_t>(cols[q]) * L;
+                Ops::store(dst, Ops::load(wc));
+                Ops::store(wc, V{});
+            };
+            for (offset_t q = begin[t]; q < e[t]; ++q) take(q, lu + q * L);
+            const index_t* row = cols + row_ptr[i + t];
+            const offset_t end = row_ptr[i + t + 1];
+            for (offset_t q = row_ptr[i + t] + (std::lower_bound(row, cols + end, top) - row); q < end; ++q)
+                take(q, partial + (q - base) * L);
+        }
+    }
+}
+
+// The separator rows [top, n) after both sides' rowwise_separator_partial: each row's
+// columns >= top start from the sum of the two partials (side 0's in lu, side 1's in
+// partial), with the pivot test against the larger of the two norms; then the columns in
+// the separator are eliminated and the rows finished as in rowwise_factor_rows.
+template <int L>
+FPSCORE_INLINE PivotFailure rowwise_separator_finish(const SymbolicLU& sym, index_t top, double* FPSCORE_RESTRICT lu,
+                                                     double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
+                                                     const double* FPSCORE_RESTRICT partial,
+                                                     const double* FPSCORE_RESTRICT norms0,
+                                                     const double* FPSCORE_RESTRICT norms1, double tolerance,
+                                                     index_t active) {
+    using Ops = LaneOps<L>;
+    using V = typename Ops::V;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t* cols = sym.cols().data();
+    const index_t n = sym.n();
+    const offset_t base = row_ptr[top];
+    for (index_t i = top; i < n; i += kRowGroup) {
         const index_t g = std::min(kRowGroup, n - i);
         double* w[kRowGroup];
         V norm[kRowGroup];
-        offset_t p[kRowGroup], e[kRowGroup];  // the rows' L parts still to subtract: [p, e)
+        offset_t p[kRowGroup], e[kRowGroup], from[kRowGroup];
         for (index_t t = 0; t < g; ++t) {
             w[t] = work + static_cast<offset_t>(t) * n * L;
-            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
-            p[t] = row_ptr[i + t];
+            const offset_t at = static_cast<offset_t>(i + t - top) * L;
+            norm[t] = Ops::max_abs(Ops::max_abs(V{}, Ops::load(norms0 + at)), Ops::load(norms1 + at));
+            const index_t* row = cols + row_ptr[i + t];
+            const offset_t end = row_ptr[i + t + 1];
+            from[t] = p[t] = row_ptr[i + t] + (std::lower_bound(row, cols + end, top) - row);
             e[t] = diag[i + t];
+            for (offset_t q = from[t]; q < end; ++q)
+                Ops::store(w[t] + static_cast<offset_t>(cols[q]) * L,
+                           Ops::load(lu + q * L) + Ops::load(partial + (q - base) * L));
         }
-        // Columns before the group: whole supernodes (the one holding i cut at i), each
-        // subtracted once from all the rows of the group that hold it.
-        for (;;) {
-            index_t a = n;
-            for (index_t t = 0; t < g; ++t)
-                if (p[t] < e[t] && cols[p[t]] < i) a = std::min(a, cols[p[t]]);
-            if (a == n) break;
-            const index_t b = std::min(supernode_end[a], i);
-            double* members[kRowGroup];
-            int count = 0;
-            for (index_t t = 0; t < g; ++t)
-                if (p[t] < e[t] && cols[p[t]] == a) {
-                    members[count++] = w[t];
-                    p[t] += b - a;
-                }
-            eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
-        }
-        // Columns inside the group: row k, once final, from the later rows that hold column k.
-        for (index_t s = 0; s < g; ++s) {
-            const index_t k = i + s;
-            if (const PivotFailure f = finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s], y, stream);
-                f.row >= 0) {
-                if (stream) stream_fence();
-                for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
-                    for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q)
-                        LaneOps<L>::store(w[t] + static_cast<offset_t>(cols[q]) * L, V{});
-                return f;
-            }
-            double* members[kRowGroup];
-            int count = 0;
-            for (index_t t = s + 1; t < g; ++t)
-                if (p[t] < e[t] && cols[p[t]] == k) {
-                    members[count++] = w[t];
-                    ++p[t];
-                }
-            if (count > 0) eliminate_block_rows<L>(sym, k, k + 1, lu, inv_piv, members, count);
-        }
+        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e);
+        if (const PivotFailure f = finish_group<L>(sym, i, g, norm, tolerance, active, lu, inv_piv, w, p, e, from,
+                                                   nullptr, false);
+            f.row >= 0)
+            return f;
     }
-    if (stream) stream_fence();
     return {};
 }
 

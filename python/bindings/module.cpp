@@ -46,7 +46,8 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
 // Orders and analyses a CSR pattern (the GIL is released while it runs).
 std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const Array<index_t>& indices,
                                           const std::string& ordering,
-                                          std::optional<std::pair<index_t, index_t>> grid) {
+                                          std::optional<std::pair<index_t, index_t>> grid,
+                                          Elimination elimination = Elimination::Automatic) {
     const auto n = static_cast<index_t>(indptr.size()) - 1;
     if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
     if (indptr.at(n) != indices.size())
@@ -63,7 +64,7 @@ std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const A
         shape = GridShape{grid->first, grid->second, false, false};
     }
     py::gil_scoped_release release;
-    return std::make_shared<const SymbolicLU>(view, kind, shape);
+    return std::make_shared<const SymbolicLU>(view, kind, shape, elimination);
 }
 
 // The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
@@ -71,12 +72,14 @@ class PySparseLU {
 public:
     PySparseLU(const Array<offset_t>& indptr, const Array<index_t>& indices, const Array<double>& data,
                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
-               double pivot_tolerance) {
+               double pivot_tolerance, int threads) {
         if (data.ndim() != 1 || data.size() != indices.size())
             throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
                                         std::to_string(indices.size()) + ", len(data) = " +
                                         std::to_string(data.size()));
-        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid), pivot_tolerance);
+        const auto n = static_cast<index_t>(indptr.size()) - 1;
+        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid, elimination_for(n, threads)),
+                                         pivot_tolerance, threads);
         py::gil_scoped_release release;
         lu_->factor(data.data());
     }
@@ -106,6 +109,7 @@ public:
     }
 
     const SymbolicLU& symbolic() const { return lu_->symbolic(); }
+    const SparseLU& lu() const { return *lu_; }
 
 private:
     std::unique_ptr<SparseLU> lu_;
@@ -238,12 +242,14 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<PySparseLU>(m, "SparseLU")
         .def(py::init<const Array<offset_t>&, const Array<index_t>&, const Array<double>&, const std::string&,
-                      std::optional<std::pair<index_t, index_t>>, double>(),
+                      std::optional<std::pair<index_t, index_t>>, double, int>(),
              py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("ordering") = "auto",
-             py::arg("grid") = py::none(), py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance)
+             py::arg("grid") = py::none(), py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance,
+             py::arg("threads") = 1)
         .def("refactor", &PySparseLU::refactor, py::arg("data"))
         .def("solve", &PySparseLU::solve, py::arg("b"))
         .def_property_readonly("n", [](const PySparseLU& s) { return s.symbolic().n(); })
+        .def_property_readonly("threads", [](const PySparseLU& s) { return s.lu().threads(); })
         .def_property_readonly("nnz", [](const PySparseLU& s) { return s.symbolic().nnz_factors(); })
         .def_property_readonly("nnz_matrix", [](const PySparseLU& s) { return s.symbolic().nnz_matrix(); })
         .def_property_readonly("nnz_structural", [](const PySparseLU& s) { return s.symbolic().nnz_structural(); })

@@ -47,6 +47,11 @@ class SparseLU:
     the grid of a row-major 5-point pattern for geometric nested dissection.
     Pivots come from the diagonal (static pivoting); a pivot at or below
     pivot_tolerance · max|a_ij| of its row raises SingularMatrixError.
+    threads=2 (or 0: all cores) factorises the two halves of the elimination tree below its
+    top separator at once, when the ordering has such halves (nested dissection does) and
+    the matrix is large enough to gain; `threads` tells how many a factorisation uses.
+    The second thread is kept, spinning for about a millisecond after each factorisation so
+    that the next one starts at once.
     """
 
     def __init__(
@@ -56,16 +61,23 @@ class SparseLU:
         *,
         grid: tuple[int, int] | None = None,
         pivot_tolerance: float = 1e-13,
+        threads: int | None = 1,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
         pivot_tolerance = _pivot_tolerance(pivot_tolerance)
+        threads = optional_count("threads", threads)
         csr = _canonical_csr(A)
         self.shape: tuple[int, int] = csr.shape
         self._indptr = csr.indptr.astype(np.int64)
         self._indices = csr.indices.astype(np.int32)
         self._lu = _core.SparseLU(
-            self._indptr, self._indices, csr.data, ordering, grid, float(pivot_tolerance)
+            self._indptr, self._indices, csr.data, ordering, grid, float(pivot_tolerance), threads
         )
+
+    @property
+    def threads(self) -> int:
+        """Threads a factorisation runs on (1, or 2 when the elimination tree splits)."""
+        return int(self._lu.threads)
 
     @property
     def nnz(self) -> int:

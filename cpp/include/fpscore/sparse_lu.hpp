@@ -46,6 +46,13 @@ enum class Elimination {
 // gains from 32² on, but the analysis then costs more than the factorisation saves.)
 inline constexpr index_t kDenseFrontsFrom = 128 * 128;
 
+// Dense fronts run on one thread, the row-by-row kernel on two (SparseLU's threads); on
+// two cores the latter was measured faster up to 256² (5-point grids).
+inline constexpr index_t kTwoThreadsRowByRowUpTo = 256 * 256;
+
+// The elimination for a SparseLU of order n on `threads` threads (0: all cores).
+Elimination elimination_for(index_t n, int threads);
+
 // The ordering and the fill pattern of the LU factors of P A Pᵀ.
 //
 // The pattern is that of the Cholesky factor of P (A + Aᵀ) Pᵀ, so it holds the LU
@@ -107,6 +114,7 @@ private:
 
 namespace detail {
 struct FrontAssembly;
+struct PivotFailure;
 }
 
 // Numeric LU factors of one matrix with a SymbolicLU's pattern.
@@ -115,8 +123,12 @@ public:
     // A pivot u_ii with |u_ii| <= pivot_tolerance * max_j |a_ij| is singular.
     static constexpr double kDefaultPivotTolerance = 1e-13;
 
+    // threads >= 2 (0: all cores) lets the row-by-row kernel factorise the two halves of
+    // the elimination tree below its top separator at once, the second on a helper thread
+    // shared by the process (two threads; one when the tree has no balanced split, the
+    // fronts are dense, or the helper is busy with another factorisation).
     explicit SparseLU(std::shared_ptr<const SymbolicLU> symbolic,
-                      double pivot_tolerance = kDefaultPivotTolerance);
+                      double pivot_tolerance = kDefaultPivotTolerance, int threads = 1);
 
     // Factorises the matrix with values `a_values` in the analysed CSR order
     // (nnz_matrix() entries). Throws SingularMatrixError on a bad pivot.
@@ -137,10 +149,14 @@ public:
     std::shared_ptr<const SymbolicLU> symbolic_ptr() const { return symbolic_; }
     bool factored() const { return factored_; }
     double pivot_tolerance() const { return pivot_tolerance_; }
+    // Threads a factorisation runs on (1 or 2).
+    int threads() const { return split_top_ > 0 ? 2 : 1; }
 
 private:
     // Factorises from A's values (CSR order) when given, else from values().
     void factor_from(const double* a_values);
+    // The two-thread factorisation from A's values.
+    detail::PivotFailure factor_two_sides(const double* a_values);
 
     std::shared_ptr<const SymbolicLU> symbolic_;
     std::shared_ptr<const detail::FrontAssembly> assembly_;  // A's entries in the dense fronts
@@ -151,6 +167,12 @@ private:
     aligned_vector<double> front_;      // the dense front of one supernode
     aligned_vector<double> arena_;      // Schur complements waiting for their parent
     std::vector<double*> front_rows_;    // row pointers of the current dense front
+    // Two threads: side 0 rows [0, split_mid_), side 1 [split_mid_, split_top_), then the
+    // separator (split_top_ = 0: one thread).
+    index_t split_mid_ = 0, split_top_ = 0;
+    aligned_vector<double> side_work_;   // side 1's work rows
+    aligned_vector<double> partial_;     // side 1's partial sums of the separator rows
+    aligned_vector<double> side_norms_;  // row norms of the separator rows, per side
     bool factored_ = false;
 };
 
