@@ -5,6 +5,7 @@ image-like m, VE σ = 2 at t = 0.5, Δt = 1/20, h = 1, zero BC, central scheme.
 - fpscore_factor_solve: SparseLU(A).solve(b) from scratch (ordering, symbolic, numeric, solve);
 - fpscore_refactor_solve: refactor + solve of a second matrix on the analysed pattern (what the
   FP solver does for every iterate after the first);
+- the same two on two threads (SparseLU(threads=2): the halves of the elimination tree at once);
 - scipy_spsolve: scipy.sparse.linalg.spsolve(A, b) (COLAMD + SuperLU, everything from scratch).
 Every benchmark checks its answer: relative residual ‖Ax − b‖∞/‖b‖∞ <= 1e-10.
 extra_info: n, nnz(A), fill (entries of L + U, unit diagonal of L not counted) and, for fpscore,
@@ -37,24 +38,22 @@ def _record(benchmark, A, fill: int, flops: float | None = None) -> None:
         benchmark.extra_info["factor_flops"] = float(flops)
 
 
-@pytest.mark.parametrize("size", _sizes())
-def test_fpscore_factor_solve(benchmark, fp_matrices, size):
+def _factor_solve(benchmark, fp_matrices, size: int, threads: int) -> None:
     A, b = fp_matrices(size)[0]
 
     def factor_solve():
-        lu = fpscore.SparseLU(A, ordering="auto")
+        lu = fpscore.SparseLU(A, ordering="auto", threads=threads)
         return lu, lu.solve(b)
 
     lu, x = benchmark(factor_solve)
     assert _relative_residual(A, x, b) <= RESIDUAL_TOL
     _record(benchmark, A, lu.nnz_structural, lu.factor_flops)
-    benchmark.extra_info["stored"] = lu.nnz
+    benchmark.extra_info.update(stored=lu.nnz, threads=lu.threads)
 
 
-@pytest.mark.parametrize("size", _sizes())
-def test_fpscore_refactor_solve(benchmark, fp_matrices, size):
+def _refactor_solve(benchmark, fp_matrices, size: int, threads: int) -> None:
     (A0, _), (A, b) = fp_matrices(size)
-    lu = fpscore.SparseLU(A0, ordering="auto")  # pattern analysed once, outside the timing
+    lu = fpscore.SparseLU(A0, ordering="auto", threads=threads)  # pattern analysed once, outside the timing
     assert A.has_canonical_format
     data = A.data
 
@@ -65,7 +64,27 @@ def test_fpscore_refactor_solve(benchmark, fp_matrices, size):
     x = benchmark(refactor_solve)
     assert _relative_residual(A, x, b) <= RESIDUAL_TOL
     _record(benchmark, A, lu.nnz_structural, lu.factor_flops)
-    benchmark.extra_info["stored"] = lu.nnz
+    benchmark.extra_info.update(stored=lu.nnz, threads=lu.threads)
+
+
+@pytest.mark.parametrize("size", _sizes())
+def test_fpscore_factor_solve(benchmark, fp_matrices, size):
+    _factor_solve(benchmark, fp_matrices, size, threads=1)
+
+
+@pytest.mark.parametrize("size", _sizes())
+def test_fpscore_refactor_solve(benchmark, fp_matrices, size):
+    _refactor_solve(benchmark, fp_matrices, size, threads=1)
+
+
+@pytest.mark.parametrize("size", _sizes())
+def test_fpscore_factor_solve_two_threads(benchmark, fp_matrices, size):
+    _factor_solve(benchmark, fp_matrices, size, threads=2)
+
+
+@pytest.mark.parametrize("size", _sizes())
+def test_fpscore_refactor_solve_two_threads(benchmark, fp_matrices, size):
+    _refactor_solve(benchmark, fp_matrices, size, threads=2)
 
 
 @pytest.mark.parametrize("size", _sizes())
