@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "check.hpp"
@@ -101,8 +102,74 @@ void eliminations_agree() {
     }
 }
 
+// The 5-point pattern of a side × side grid, strictly diagonally dominant, nonsymmetric values.
+TestCsr grid_dominant(index_t side) {
+    TestCsr a;
+    a.n = side * side;
+    a.indptr.push_back(0);
+    for (index_t r = 0; r < side; ++r)
+        for (index_t c = 0; c < side; ++c) {
+            const index_t i = r * side + c;
+            double off = 0.0;
+            const auto add = [&](index_t j) {
+                const double v = std::sin(0.37 * i + 1.3 * j);
+                off += std::abs(v);
+                a.indices.push_back(j);
+                a.data.push_back(v);
+            };
+            if (r > 0) add(i - side);
+            if (c > 0) add(i - 1);
+            const size_t diag = a.data.size();
+            a.indices.push_back(i);
+            a.data.push_back(0.0);
+            if (c + 1 < side) add(i + 1);
+            if (r + 1 < side) add(i + side);
+            a.data[diag] = off + 0.5;
+            a.indptr.push_back(static_cast<offset_t>(a.indices.size()));
+        }
+    return a;
+}
+
+// Two threads (the halves of the tree at once) give one thread's answer; a zero row in
+// either half or in the separator is reported as the first failing step, as on one thread.
+void two_threads_agree_with_one() {
+    TestCsr a = grid_dominant(40);
+    const GridShape grid{40, 40};
+    auto sym = std::make_shared<const SymbolicLU>(a.view(), Ordering::Automatic, grid, Elimination::RowByRow);
+    SparseLU one(sym), two(sym, SparseLU::kDefaultPivotTolerance, 2);
+    CHECK(one.threads() == 1);
+    CHECK(two.threads() == 2);
+    std::vector<double> b(a.n);
+    for (index_t i = 0; i < a.n; ++i) b[i] = std::cos(0.3 * i);
+    std::vector<double> x1 = b, x2 = b;
+    one.factor(a.data.data());
+    two.factor(a.data.data());
+    one.solve(x1.data());
+    two.solve(x2.data());
+    CHECK_LE(relative_residual(a, x2, b), 1e-13);
+    double diff = 0.0;
+    for (index_t i = 0; i < a.n; ++i) diff = std::max(diff, std::abs(x1[i] - x2[i]));
+    CHECK_LE(diff, 1e-12);
+    for (const index_t step : {100, 1000, a.n - 5}) {
+        TestCsr bad = a;
+        const index_t row = sym->permutation()[step];
+        std::fill(bad.data.begin() + bad.indptr[row], bad.data.begin() + bad.indptr[row + 1], 0.0);
+        std::string msg1, msg2;
+        try { one.factor(bad.data.data()); } catch (const SingularMatrixError& e) { msg1 = e.what(); }
+        try { two.factor(bad.data.data()); } catch (const SingularMatrixError& e) { msg2 = e.what(); }
+        CHECK(!msg1.empty());
+        CHECK(msg1 == msg2);
+        CHECK(msg2.find("elimination step " + std::to_string(step) + " ") != std::string::npos);
+        two.factor(a.data.data());  // the failure left clean work rows
+        x2 = b;
+        two.solve(x2.data());
+        CHECK_LE(relative_residual(a, x2, b), 1e-13);
+    }
+}
+
 int main() {
     eliminations_agree();
+    two_threads_agree_with_one();
     solves_random_matrices_with_every_ordering();
     refactor_reuses_the_pattern();
     solves_many_right_hand_sides();
