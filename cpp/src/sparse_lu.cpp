@@ -1,5 +1,6 @@
-// Numeric LU (multifrontal, dense fronts per supernode) on the symbolic pattern, and the
-// triangular solves. Static pivoting: the FP matrices are diagonally dominant.
+// Numeric LU of one matrix on the symbolic pattern (row by row, the rows of a group in the
+// lanes of a vector; two threads on the halves of the elimination tree), and the triangular
+// solves. Static pivoting: the FP matrices are diagonally dominant.
 #include "fpscore/sparse_lu.hpp"
 
 #include <algorithm>
@@ -8,9 +9,8 @@
 #include <stdexcept>
 
 #include "format.hpp"
-#include "multifrontal.hpp"
 #include "parallel.hpp"
-#include "rowwise_factor.hpp"
+#include "rowwise_single.hpp"
 #include "helper_thread.hpp"
 #include "tree_split.hpp"
 #include "triangular_solve.hpp"
@@ -25,60 +25,45 @@ SparseLU::SparseLU(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tole
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     if (threads < 0) throw std::invalid_argument("threads must be >= 0, got " + std::to_string(threads));
-    if (!symbolic_->multifrontal() && detail::thread_count(threads, 2) >= 2) {
-        const detail::TreeSplit split = detail::split_elimination_tree(*symbolic_);
+    const SymbolicLU& s = *symbolic_;
+    const size_t work = detail::kLaneWorkRows * static_cast<size_t>(s.n());
+    if (detail::thread_count(threads, 2) >= 2) {
+        const detail::TreeSplit split = detail::split_elimination_tree(s);
         if (split.usable()) {
-            const SymbolicLU& s = *symbolic_;
             split_mid_ = split.mid;
             split_top_ = split.top;
-            side_work_.assign(detail::kRowGroup * static_cast<size_t>(s.n()), 0.0);
+            side_work_.assign(work, 0.0);
             partial_.resize(static_cast<size_t>(s.row_ptr()[s.n()] - s.row_ptr()[split.top]));
             side_norms_.resize(2 * static_cast<size_t>(s.n() - split.top));
         }
     }
-    if (symbolic_->multifrontal())
-        assembly_ = std::make_shared<const detail::FrontAssembly>(detail::plan_front_assembly(*symbolic_));
-    values_.resize(static_cast<size_t>(symbolic_->nnz_factors()));  // factor() writes all of it
-    row_norms_.assign(detail::kRowGroup * static_cast<size_t>(symbolic_->n()), 0.0);  // work rows (row by row)
-    inv_pivots_.assign(static_cast<size_t>(symbolic_->n()), 0.0);
-    const FrontalPlan& plan = symbolic_->frontal();
-    front_.assign(static_cast<size_t>(plan.max_front) * plan.max_front, 0.0);
-    front_rows_.assign(2 * static_cast<size_t>(plan.max_front), nullptr);
-    arena_.assign(static_cast<size_t>(plan.arena), 0.0);
-}
-
-Elimination elimination_for(index_t n, int threads) {
-    if (threads < 0) throw std::invalid_argument("threads must be >= 0, got " + std::to_string(threads));
-    return detail::thread_count(threads, 2) >= 2 && n <= kTwoThreadsRowByRowUpTo ? Elimination::RowByRow
-                                                                                : Elimination::Automatic;
+    values_.resize(static_cast<size_t>(s.nnz_factors()));  // factor() writes all of it
+    work_.assign(work, 0.0);
+    inv_pivots_.resize(static_cast<size_t>(s.n()));
 }
 
 namespace {
 
-// With a_values both kernels start from A directly; without, from values().
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(const SymbolicLU& sym, const double* a_values, const detail::FrontAssembly* assembly,
-                                   double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance) {
-    const detail::FlushSubnormals flush;
-    if (sym.multifrontal())
-        return detail::multifrontal_factor<1>(sym, lu, inv_piv, ws, tolerance, 1, a_values, assembly);
-    return detail::rowwise_factor<1>(sym, lu, inv_piv, ws.norms, tolerance, 1, a_values);
-}
-
-// The pieces of a factorisation on two threads (tree_split.hpp).
+// Rows [first, last), G rows per group, from A's values (a_values) or from the values in lu.
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_rows(const SymbolicLU& sym, index_t first, index_t last, const double* a_values,
                                  double* lu, double* inv_piv, double* work, double tolerance) {
     const detail::FlushSubnormals flush;
-    return detail::rowwise_factor_rows<1>(sym, first, last, lu, inv_piv, work, tolerance, 1, a_values);
+    if (detail::has_wide_registers())
+        return detail::lanes_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance);
+    return detail::lanes_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance);
 }
 
+// The separator's pieces of a factorisation on two threads (tree_split.hpp).
 FPSCORE_SIMD_CLONES
 void factor_separator_partial(const SymbolicLU& sym, index_t lo, index_t hi, index_t top, bool with_top,
                               const double* a_values, double* lu, const double* inv_piv, double* work,
                               double* partial, double* norms) {
     const detail::FlushSubnormals flush;
-    detail::rowwise_separator_partial<1>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms);
+    if (detail::has_wide_registers())
+        detail::lanes_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms);
+    else
+        detail::lanes_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms);
 }
 
 FPSCORE_SIMD_CLONES
@@ -86,7 +71,9 @@ detail::PivotFailure factor_separator_finish(const SymbolicLU& sym, index_t top,
                                              double* work, const double* partial, const double* norms0,
                                              const double* norms1, double tolerance) {
     const detail::FlushSubnormals flush;
-    return detail::rowwise_separator_finish<1>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance, 1);
+    if (detail::has_wide_registers())
+        return detail::lanes_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance);
+    return detail::lanes_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance);
 }
 
 }  // namespace
@@ -105,9 +92,9 @@ detail::PivotFailure SparseLU::factor_two_sides(const double* a_values) {
     // sums in place in lu, side 1's in partial_).
     detail::run_pair(
         [&] {
-            side0 = factor_rows(s, 0, mid, a_values, lu, inv, row_norms_.data(), pivot_tolerance_);
+            side0 = factor_rows(s, 0, mid, a_values, lu, inv, work_.data(), pivot_tolerance_);
             if (side0.row < 0)
-                factor_separator_partial(s, 0, mid, top, true, a_values, lu, inv, row_norms_.data(),
+                factor_separator_partial(s, 0, mid, top, true, a_values, lu, inv, work_.data(),
                                          lu + s.row_ptr()[top], norms0);
         },
         [&] {
@@ -118,7 +105,7 @@ detail::PivotFailure SparseLU::factor_two_sides(const double* a_values) {
         });
     if (side0.row >= 0) return side0;  // the first failing row in elimination order
     if (side1.row >= 0) return side1;
-    return factor_separator_finish(s, top, lu, inv, row_norms_.data(), partial_.data(), norms0, norms1,
+    return factor_separator_finish(s, top, lu, inv, work_.data(), partial_.data(), norms0, norms1,
                                    pivot_tolerance_);
 }
 
@@ -127,11 +114,10 @@ void SparseLU::factor_assembled() { factor_from(nullptr); }
 void SparseLU::factor_from(const double* a_values) {
     factored_ = false;
     const SymbolicLU& s = *symbolic_;
-    const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data(), front_rows_.data()};
     const detail::PivotFailure bad =
         split_top_ > 0 && a_values != nullptr
             ? factor_two_sides(a_values)
-            : factor_kernel(s, a_values, assembly_.get(), values_.data(), inv_pivots_.data(), ws, pivot_tolerance_);
+            : factor_rows(s, 0, s.n(), a_values, values_.data(), inv_pivots_.data(), work_.data(), pivot_tolerance_);
     if (bad.row < 0) {
         factored_ = true;
         return;
@@ -147,10 +133,16 @@ void SparseLU::factor_from(const double* a_values) {
 
 namespace {
 
+// One right-hand side: L y = x over rows [first, last), or U z = y (backward) with the
+// reciprocal pivots.
 FPSCORE_SIMD_CLONES
-void solve_one(const SymbolicLU& sym, const double* lu, double* x) {
+void solve_rows(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, index_t first,
+                index_t last, bool backward) {
     const detail::FlushSubnormals flush;
-    detail::substitute<1>(sym, lu, nullptr, x);
+    if (backward)
+        detail::substitute_backward<1>(sym, lu, inv_piv, x, first, last);
+    else
+        detail::substitute_forward<1>(sym, lu, x, first, last);
 }
 
 FPSCORE_SIMD_CLONES
@@ -190,10 +182,24 @@ void SparseLU::solve(double* b, index_t nrhs, double* work) const {
     const index_t* perm = s.permutation().data();
     const auto r = static_cast<offset_t>(nrhs);
     for (index_t i = 0; i < n; ++i) std::copy_n(b + perm[i] * r, r, work + i * r);
-    if (nrhs == 1)
-        solve_one(s, values_.data(), work);
-    else
-        solve_many(s, values_.data(), work, r);
+    const double* lu = values_.data();
+    const double* inv = inv_pivots_.data();
+    if (nrhs > 1) {
+        solve_many(s, lu, work, r);
+    } else if (split_top_ > 0) {
+        // The halves of the tree in both sweeps at once; the separator after (forward) or
+        // before (backward) them.
+        const index_t mid = split_mid_, top = split_top_;
+        detail::run_pair([&] { solve_rows(s, lu, inv, work, 0, mid, false); },
+                         [&] { solve_rows(s, lu, inv, work, mid, top, false); });
+        solve_rows(s, lu, inv, work, top, n, false);
+        solve_rows(s, lu, inv, work, top, n, true);
+        detail::run_pair([&] { solve_rows(s, lu, inv, work, 0, mid, true); },
+                         [&] { solve_rows(s, lu, inv, work, mid, top, true); });
+    } else {
+        solve_rows(s, lu, inv, work, 0, n, false);
+        solve_rows(s, lu, inv, work, 0, n, true);
+    }
     for (index_t i = 0; i < n; ++i) std::copy_n(work + i * r, r, b + perm[i] * r);
 }
 

@@ -32,30 +32,35 @@ FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu,
     return dot_by_entry<L>([lu](offset_t p) { return lu + p * L; }, cols, x, begin, end);
 }
 
-// Solves L y = b in place (x = b in elimination order, already permuted; L unit lower).
+// Solves L y = b in place (x = b in elimination order, already permuted; L unit lower),
+// rows [first, last) (default: all) once the rows their L parts refer to are done.
 template <int L>
 FPSCORE_INLINE void substitute_forward(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
-                                       double* FPSCORE_RESTRICT x) {
+                                       double* FPSCORE_RESTRICT x, index_t first = 0, index_t last = -1) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    for (index_t i = 0; i < sym.n(); ++i) {
+    if (last < 0) last = sym.n();
+    for (index_t i = first; i < last; ++i) {
         double* xi = x + static_cast<offset_t>(i) * L;
         Ops::store(xi, Ops::load(xi) - row_dot<L>(lu, cols, x, row_ptr[i], diag[i]));
     }
 }
 
-// Solves U z = y in place. With inv_piv null the pivots are read from the diagonal of U
-// and divided by.
+// Solves U z = y in place, rows [first, last) (default: all) from the last, once the rows
+// their U parts refer to are done. With inv_piv null the pivots are read from the diagonal
+// of U and divided by.
 template <int L>
 FPSCORE_INLINE void substitute_backward(const SymbolicLU& sym, const double* FPSCORE_RESTRICT lu,
-                                        const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
+                                        const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x,
+                                        index_t first = 0, index_t last = -1) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    for (index_t i = sym.n() - 1; i >= 0; --i) {
+    if (last < 0) last = sym.n();
+    for (index_t i = last - 1; i >= first; --i) {
         double* xi = x + static_cast<offset_t>(i) * L;
         const auto acc = Ops::load(xi) - row_dot<L>(lu, cols, x, diag[i] + 1, row_ptr[i + 1]);
         if (inv_piv != nullptr)

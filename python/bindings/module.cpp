@@ -77,8 +77,8 @@ public:
             throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
                                         std::to_string(indices.size()) + ", len(data) = " +
                                         std::to_string(data.size()));
-        const auto n = static_cast<index_t>(indptr.size()) - 1;
-        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid, elimination_for(n, threads)),
+        // One matrix is always eliminated row by row: no dense-front plan to build.
+        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid, Elimination::RowByRow),
                                          pivot_tolerance, threads);
         py::gil_scoped_release release;
         lu_->factor(data.data());

@@ -32,8 +32,10 @@ struct FrontalPlan {
     index_t max_front = 0;             // largest |I_J|
 };
 
-// How the numeric factorisations eliminate. Dense fronts (merged supernodes, multifrontal)
-// pay off on large problems; on small ones their fronts are tiny and row by row is faster.
+// How the numeric factorisations of interleaved packs (PackedLU, BatchedLU) eliminate.
+// Dense fronts (merged supernodes, multifrontal) pay off on large problems; on small ones
+// their fronts are tiny and row by row is faster. SparseLU (one matrix) always eliminates
+// row by row, whatever the analysis planned.
 enum class Elimination {
     Automatic,  // dense fronts from kDenseFrontsFrom unknowns on
     RowByRow,
@@ -41,17 +43,9 @@ enum class Elimination {
 };
 
 
-// Measured on 5-point grids with the row-by-row kernel on row pairs, for interleaved packs
-// and for one matrix: dense fronts win from 128² on. (One matrix refactorised many times
-// gains from 32² on, but the analysis then costs more than the factorisation saves.)
+// Measured on 5-point grids with the row-by-row kernel on row pairs, for interleaved packs:
+// dense fronts win from 128² on.
 inline constexpr index_t kDenseFrontsFrom = 128 * 128;
-
-// Dense fronts run on one thread, the row-by-row kernel on two (SparseLU's threads); on
-// two cores the latter was measured faster up to 256² (5-point grids).
-inline constexpr index_t kTwoThreadsRowByRowUpTo = 256 * 256;
-
-// The elimination for a SparseLU of order n on `threads` threads (0: all cores).
-Elimination elimination_for(index_t n, int threads);
 
 // The ordering and the fill pattern of the LU factors of P A Pᵀ.
 //
@@ -113,20 +107,25 @@ private:
 };
 
 namespace detail {
-struct FrontAssembly;
 struct PivotFailure;
 }
 
 // Numeric LU factors of one matrix with a SymbolicLU's pattern.
+//
+// Rows are eliminated in groups of 8 (AVX-512) or 4, the group's work rows interleaved so
+// that each update of the group is one vector operation (rowwise_single.hpp). Measured on
+// 5-point grids up to 512², this beats dense fronts for one matrix at every size, so a
+// SymbolicLU planned for dense fronts is eliminated row by row as well (its merged
+// supernodes only add explicit zeros).
 class SparseLU {
 public:
     // A pivot u_ii with |u_ii| <= pivot_tolerance * max_j |a_ij| is singular.
     static constexpr double kDefaultPivotTolerance = 1e-13;
 
-    // threads >= 2 (0: all cores) lets the row-by-row kernel factorise the two halves of
-    // the elimination tree below its top separator at once, the second on a helper thread
-    // shared by the process (two threads; one when the tree has no balanced split, the
-    // fronts are dense, or the helper is busy with another factorisation).
+    // threads >= 2 (0: all cores) factorises the two halves of the elimination tree below
+    // its top separator at once, the second on a helper thread shared by the process (two
+    // threads; one when the tree has no balanced split or the helper is busy with another
+    // factorisation).
     explicit SparseLU(std::shared_ptr<const SymbolicLU> symbolic,
                       double pivot_tolerance = kDefaultPivotTolerance, int threads = 1);
 
@@ -135,7 +134,8 @@ public:
     void factor(const double* a_values);
 
     // For callers that assemble straight into the factor layout: zero the values,
-    // add each entry at matrix_to_factor()[p] of values(), then call factor_assembled().
+    // add each entry at matrix_to_factor()[p] of values(), then call factor_assembled()
+    // (one thread).
     aligned_vector<double>& values() { return values_; }
     const aligned_vector<double>& values() const { return values_; }
     void factor_assembled();
@@ -149,7 +149,7 @@ public:
     std::shared_ptr<const SymbolicLU> symbolic_ptr() const { return symbolic_; }
     bool factored() const { return factored_; }
     double pivot_tolerance() const { return pivot_tolerance_; }
-    // Threads a factorisation runs on (1 or 2).
+    // Threads a factorisation from A's values runs on (1 or 2).
     int threads() const { return split_top_ > 0 ? 2 : 1; }
 
 private:
@@ -159,14 +159,10 @@ private:
     detail::PivotFailure factor_two_sides(const double* a_values);
 
     std::shared_ptr<const SymbolicLU> symbolic_;
-    std::shared_ptr<const detail::FrontAssembly> assembly_;  // A's entries in the dense fronts
     double pivot_tolerance_;
     aligned_vector<double> values_;
-    aligned_vector<double> row_norms_;  // row norms (dense fronts) or the dense work row (row-by-row)
-    aligned_vector<double> inv_pivots_; // reciprocal pivots
-    aligned_vector<double> front_;      // the dense front of one supernode
-    aligned_vector<double> arena_;      // Schur complements waiting for their parent
-    std::vector<double*> front_rows_;    // row pointers of the current dense front
+    aligned_vector<double> work_;        // the interleaved work rows of a group (zero between uses)
+    aligned_vector<double> inv_pivots_;  // reciprocal pivots
     // Two threads: side 0 rows [0, split_mid_), side 1 [split_mid_, split_top_), then the
     // separator (split_top_ = 0: one thread).
     index_t split_mid_ = 0, split_top_ = 0;
