@@ -359,8 +359,9 @@ std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary
     }
     // The pattern does not depend on h, so an analysis serves every spacing.
     Stencil stencil(Grid{grid.rows, grid.cols, 1.0}, boundary);
-    auto symbolic =
-        std::make_shared<const SymbolicLU>(stencil.pattern(), Ordering::NestedDissection, stencil.grid_shape());
+    // Packs: minimum degree on small grids, nested dissection (the grid given) beyond.
+    auto symbolic = std::make_shared<const SymbolicLU>(
+        stencil.pattern(), pack_ordering(Ordering::Automatic, grid.rows * grid.cols), stencil.grid_shape());
     auto made = std::make_shared<const Analysis>(Analysis{std::move(stencil), std::move(symbolic)});
     std::lock_guard<std::mutex> lock(mutex);
     if (cache.size() >= kKept) cache.erase(cache.begin());

@@ -47,14 +47,14 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
 std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const Array<index_t>& indices,
                                           const std::string& ordering,
                                           std::optional<std::pair<index_t, index_t>> grid,
-                                          Elimination elimination = Elimination::Automatic) {
+                                          Elimination elimination = Elimination::Automatic, bool packs = false) {
     const auto n = static_cast<index_t>(indptr.size()) - 1;
     if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
     if (indptr.at(n) != indices.size())
         throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
                                     ", len(indices) = " + std::to_string(indices.size()));
     const CsrView view{n, indptr.data(), indices.data()};
-    const Ordering kind = parse_ordering(ordering);
+    const Ordering kind = packs ? pack_ordering(parse_ordering(ordering), n) : parse_ordering(ordering);
     std::optional<GridShape> shape;
     if (grid) {
         if (grid->first < 1 || grid->second < 1 || static_cast<long long>(grid->first) * grid->second != n)
@@ -121,7 +121,8 @@ public:
     PyBatchedLU(const Array<offset_t>& indptr, const Array<index_t>& indices, index_t batch,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
                 double pivot_tolerance)
-        : lu_(analyse(indptr, indices, ordering, grid), batch, threads, pivot_tolerance) {}
+        : lu_(analyse(indptr, indices, ordering, grid, Elimination::Automatic, true), batch, threads,
+              pivot_tolerance) {}
 
     void factor(const Array<double>& data) {
         expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");

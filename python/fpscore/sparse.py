@@ -146,7 +146,9 @@ class BatchedLU:
     The matrices are factorised and solved together: their values are interleaved so that
     each operation of the elimination runs on several matrices in one SIMD instruction, and
     groups of them run on `threads` threads (0: all cores). Ordering and symbolic analysis
-    are done once, from A's pattern (A's values are not used).
+    are done once, from A's pattern (A's values are not used). ordering="auto" takes minimum
+    degree up to 4096 unknowns (measured faster for interleaved packs on small grids) and
+    SparseLU's choice beyond.
 
     factor(data): data (batch, nnz) holds each matrix's values in the order of the canonical
     CSR form of A (sorted indices, no duplicates: `A.tocsr()` after `sum_duplicates()`).
