@@ -2,10 +2,12 @@
 
 Group sparse_lu_{size}, H = W = size, n = size²: the matrix of one fixed-point iterate for an
 image-like m, VE σ = 2 at t = 0.5, Δt = 1/20, h = 1, zero BC, central scheme.
-- fpscore_factor_solve: SparseLU(A).solve(b) from scratch (ordering, symbolic, numeric, solve);
+- fpscore_factor_solve: SparseLU(A, threads=1).solve(b) from scratch (ordering, symbolic, numeric,
+  solve);
 - fpscore_refactor_solve: refactor + solve of a second matrix on the analysed pattern (what the
   FP solver does for every iterate after the first);
-- the same two on two threads (SparseLU(threads=2): the halves of the elimination tree at once);
+- the same two on two threads (SparseLU(threads=2), what the default threads=None gives on a
+  2-core machine: the halves of the elimination tree at once);
 - scipy_spsolve: scipy.sparse.linalg.spsolve(A, b) (COLAMD + SuperLU, everything from scratch).
 Every benchmark checks its answer: relative residual ‖Ax − b‖∞/‖b‖∞ <= 1e-10.
 extra_info: n, nnz(A), fill (entries of L + U, unit diagonal of L not counted) and, for fpscore,

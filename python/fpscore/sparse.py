@@ -47,11 +47,12 @@ class SparseLU:
     the grid of a row-major 5-point pattern for geometric nested dissection.
     Pivots come from the diagonal (static pivoting); a pivot at or below
     pivot_tolerance · max|a_ij| of its row raises SingularMatrixError.
-    threads=2 (or 0: all cores) factorises the two halves of the elimination tree below its
-    top separator at once, when the ordering has such halves (nested dissection does) and
-    the matrix is large enough to gain; `threads` tells how many a factorisation uses.
-    The second thread is kept, spinning for about a millisecond after each factorisation so
-    that the next one starts at once.
+    threads (None or 0: all cores, the default) >= 2 factorises and solves the two halves of
+    the elimination tree below its top separator at once, when the ordering has such halves
+    (nested dissection does) and the matrix is large enough to gain; `threads` tells how many
+    a factorisation uses. The second thread is a helper shared by the process, spinning for
+    about a millisecond after each use so that the next starts at once; threads=1 keeps to
+    the calling thread.
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class SparseLU:
         *,
         grid: tuple[int, int] | None = None,
         pivot_tolerance: float = 1e-13,
-        threads: int | None = 1,
+        threads: int | None = None,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
         pivot_tolerance = _pivot_tolerance(pivot_tolerance)
@@ -163,7 +164,7 @@ class BatchedLU:
         ordering: str = "auto",
         *,
         grid: tuple[int, int] | None = None,
-        threads: int | None = 1,
+        threads: int | None = None,
         pivot_tolerance: float = 1e-13,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
