@@ -6,6 +6,8 @@
 
 #include "fpscore/errors.hpp"
 #include "parallel.hpp"
+#include "simd_dispatch.hpp"
+#include "transpose.hpp"
 
 namespace fpscore {
 
@@ -38,10 +40,29 @@ void BatchedLU::factor_pack(index_t k, const double* values, double* x, double* 
     }
 }
 
+namespace {
+
+// A full pack of eight through in-register transposes (transpose.hpp).
+FPSCORE_SIMD_CLONES
+void interleave_full_pack(const double* const* rows, offset_t n, double* x) {
+    detail::interleave8(rows, n, x, [](detail::Lanes8) {});
+}
+
+FPSCORE_SIMD_CLONES
+void deinterleave_full_pack(const double* x, offset_t n, double* const* rows) { detail::deinterleave8(x, n, rows); }
+
+}  // namespace
+
 void BatchedLU::load_rhs(index_t k, const double* b, double* x) const {
     const Pack& p = plan_[static_cast<size_t>(k)];
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(p.lanes);
+    if (L == 8 && p.count == 8) {
+        const double* rows[8];
+        for (index_t l = 0; l < 8; ++l) rows[l] = b + static_cast<size_t>(p.first + l) * n;
+        interleave_full_pack(rows, static_cast<offset_t>(n), x);
+        return;
+    }
     std::fill_n(x, n * L, 0.0);
     for (index_t l = 0; l < p.count; ++l) {
         const double* src = b + static_cast<size_t>(p.first + l) * n;
@@ -53,6 +74,12 @@ void BatchedLU::store_solutions(index_t k, const double* x, double* b) const {
     const Pack& p = plan_[static_cast<size_t>(k)];
     const auto n = static_cast<size_t>(symbolic_->n());
     const auto L = static_cast<size_t>(p.lanes);
+    if (L == 8 && p.count == 8) {
+        double* rows[8];
+        for (index_t l = 0; l < 8; ++l) rows[l] = b + static_cast<size_t>(p.first + l) * n;
+        deinterleave_full_pack(x, static_cast<offset_t>(n), rows);
+        return;
+    }
     for (index_t l = 0; l < p.count; ++l) {
         double* dst = b + static_cast<size_t>(p.first + l) * n;
         for (size_t i = 0; i < n; ++i) dst[i] = x[i * L + l];

@@ -11,6 +11,7 @@
 #include "format.hpp"
 #include "multifrontal.hpp"
 #include "rowwise_factor.hpp"
+#include "transpose.hpp"
 #include "triangular_solve.hpp"
 #include "fpscore/errors.hpp"
 #include "simd_dispatch.hpp"
@@ -77,10 +78,14 @@ template <int L>
 FPSCORE_INLINE bool interleave(const double* const* lane, offset_t count, double* FPSCORE_RESTRICT out) {
     using Ops = detail::LaneOps<L>;
     typename Ops::V probe{};
-    for (offset_t p = 0; p < count; ++p) {
-        for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
-        const auto v = Ops::load(out + p * L);
-        probe += v - v;
+    if constexpr (L == 8) {
+        detail::interleave8(lane, count, out, [&probe](detail::Lanes8 v) { probe += v - v; });
+    } else {
+        for (offset_t p = 0; p < count; ++p) {
+            for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
+            const auto v = Ops::load(out + p * L);
+            probe += v - v;
+        }
     }
     double sum[L];
     Ops::store(sum, probe);
