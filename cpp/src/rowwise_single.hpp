@@ -72,12 +72,48 @@ FPSCORE_INLINE void lanes_eliminate_block(const SymbolicLU& sym, index_t a, inde
     if (k < b) lanes_update_tail<G, 1>(lu, diag, b, k, cols, len, w);
 }
 
+// Replays a complete BlockSchedule group by group, or records one while walking.
+class BlockCursor {
+public:
+    explicit BlockCursor(BlockSchedule* schedule) : s_(schedule) {
+        if (s_ != nullptr && !s_->complete) {
+            s_->blocks.clear();
+            s_->after.clear();
+            s_->group.assign(1, 0);
+        }
+    }
+    bool replaying() const { return s_ != nullptr && s_->complete; }
+    bool recording() const { return s_ != nullptr && !s_->complete; }
+    BlockSchedule& schedule() const { return *s_; }
+    offset_t group() const { return group_; }
+    void next_group() { ++group_; }
+    // Called once the phase has run to its end: the recording is complete.
+    void finish() {
+        if (recording()) s_->complete = true;
+    }
+
+private:
+    BlockSchedule* s_;
+    offset_t group_ = 0;
+};
+
 // The supernodes of the group's L parts at positions [p[t], e[t]) with columns below
-// `limit`, each subtracted once from the whole group; advances p.
+// `limit`, each subtracted once from the whole group; advances p (to the first position at
+// or past `limit`). With a cursor, the blocks are replayed from, or recorded into, its
+// schedule.
 template <int G>
 FPSCORE_INLINE void lanes_eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
                                             const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                            index_t g, offset_t* p, const offset_t* e) {
+                                            index_t g, offset_t* p, const offset_t* e, BlockCursor* cursor = nullptr) {
+    if (cursor != nullptr && cursor->replaying()) {
+        const BlockSchedule& s = cursor->schedule();
+        const offset_t k = cursor->group();
+        for (offset_t q = s.group[k]; q < s.group[k + 1]; ++q)
+            lanes_eliminate_block<G>(sym, s.blocks[2 * q], s.blocks[2 * q + 1], lu, inv_piv, w);
+        for (index_t t = 0; t < g; ++t) p[t] = s.after[k * G + t];
+        cursor->next_group();
+        return;
+    }
     const index_t* cols = sym.cols().data();
     const index_t* supernode_end = sym.supernode_end().data();
     const index_t n = sym.n();
@@ -90,6 +126,16 @@ FPSCORE_INLINE void lanes_eliminate_columns(const SymbolicLU& sym, index_t limit
         for (index_t t = 0; t < g; ++t)
             if (p[t] < e[t] && cols[p[t]] == a) p[t] += b - a;
         lanes_eliminate_block<G>(sym, a, b, lu, inv_piv, w);
+        if (cursor != nullptr) {
+            cursor->schedule().blocks.push_back(a);
+            cursor->schedule().blocks.push_back(b);
+        }
+    }
+    if (cursor != nullptr) {
+        BlockSchedule& s = cursor->schedule();
+        s.group.push_back(static_cast<offset_t>(s.blocks.size() / 2));
+        for (index_t t = 0; t < G; ++t) s.after.push_back(t < g ? p[t] : 0);
+        cursor->next_group();
     }
 }
 
@@ -160,7 +206,8 @@ template <int G>
 FPSCORE_INLINE PivotFailure lanes_factor_rows(const SymbolicLU& sym, index_t first, index_t last,
                                               const double* FPSCORE_RESTRICT a_values, double* FPSCORE_RESTRICT lu,
                                               double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                              double tolerance) {
+                                              double tolerance, BlockSchedule* schedule = nullptr) {
+    BlockCursor cursor(schedule);
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
@@ -182,11 +229,12 @@ FPSCORE_INLINE PivotFailure lanes_factor_rows(const SymbolicLU& sym, index_t fir
             from[t] = p[t] = row_ptr[i + t];
             e[t] = diag[i + t];
         }
-        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e);
+        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
         if (const PivotFailure f = lanes_finish_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from);
             f.row >= 0)
             return f;
     }
+    cursor.finish();
     return {};
 }
 
@@ -200,7 +248,9 @@ template <int G>
 FPSCORE_INLINE void lanes_separator_partial(const SymbolicLU& sym, index_t lo, index_t hi, index_t top, bool with_top,
                                             const double* FPSCORE_RESTRICT a_values, double* FPSCORE_RESTRICT lu,
                                             const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                            double* FPSCORE_RESTRICT partial, double* FPSCORE_RESTRICT norms) {
+                                            double* FPSCORE_RESTRICT partial, double* FPSCORE_RESTRICT norms,
+                                            BlockSchedule* schedule = nullptr) {
+    BlockCursor cursor(schedule);
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
@@ -216,7 +266,7 @@ FPSCORE_INLINE void lanes_separator_partial(const SymbolicLU& sym, index_t lo, i
             begin[t] = p[t] = row_ptr[i + t] + (std::lower_bound(row, cols + diag[i + t], lo) - row);
             e[t] = row_ptr[i + t] + (std::lower_bound(row, cols + diag[i + t], hi) - row);
         }
-        lanes_eliminate_columns<G>(sym, hi, lu, inv_piv, w, g, p, e);
+        lanes_eliminate_columns<G>(sym, hi, lu, inv_piv, w, g, p, e, &cursor);
         for (index_t t = 0; t < g; ++t) {
             lanes_take_out<G>(cols, begin[t], e[t], w, t, lu + begin[t]);
             const index_t* row = cols + row_ptr[i + t];
@@ -225,6 +275,7 @@ FPSCORE_INLINE void lanes_separator_partial(const SymbolicLU& sym, index_t lo, i
             lanes_take_out<G>(cols, from, end, w, t, partial + (from - base));
         }
     }
+    cursor.finish();
 }
 
 // The separator rows [top, n) after both sides' lanes_separator_partial: each row's columns
@@ -236,7 +287,9 @@ FPSCORE_INLINE PivotFailure lanes_separator_finish(const SymbolicLU& sym, index_
                                                    double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
                                                    const double* FPSCORE_RESTRICT partial,
                                                    const double* FPSCORE_RESTRICT norms0,
-                                                   const double* FPSCORE_RESTRICT norms1, double tolerance) {
+                                                   const double* FPSCORE_RESTRICT norms1, double tolerance,
+                                                   BlockSchedule* schedule = nullptr) {
+    BlockCursor cursor(schedule);
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
@@ -255,11 +308,12 @@ FPSCORE_INLINE PivotFailure lanes_separator_finish(const SymbolicLU& sym, index_
             for (offset_t q = from[t]; q < end; ++q)
                 w[static_cast<offset_t>(cols[q]) * G + t] = lu[q] + partial[q - base];
         }
-        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e);
+        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
         if (const PivotFailure f = lanes_finish_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from);
             f.row >= 0)
             return f;
     }
+    cursor.finish();
     return {};
 }
 

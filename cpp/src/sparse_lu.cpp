@@ -47,33 +47,38 @@ namespace {
 // Rows [first, last), G rows per group, from A's values (a_values) or from the values in lu.
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_rows(const SymbolicLU& sym, index_t first, index_t last, const double* a_values,
-                                 double* lu, double* inv_piv, double* work, double tolerance) {
+                                 double* lu, double* inv_piv, double* work, double tolerance,
+                                 detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        return detail::lanes_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance);
-    return detail::lanes_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance);
+        return detail::lanes_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
+    return detail::lanes_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
 }
 
 // The separator's pieces of a factorisation on two threads (tree_split.hpp).
 FPSCORE_SIMD_CLONES
 void factor_separator_partial(const SymbolicLU& sym, index_t lo, index_t hi, index_t top, bool with_top,
                               const double* a_values, double* lu, const double* inv_piv, double* work,
-                              double* partial, double* norms) {
+                              double* partial, double* norms, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        detail::lanes_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms);
+        detail::lanes_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
+                                           schedule);
     else
-        detail::lanes_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms);
+        detail::lanes_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
+                                           schedule);
 }
 
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_separator_finish(const SymbolicLU& sym, index_t top, double* lu, double* inv_piv,
                                              double* work, const double* partial, const double* norms0,
-                                             const double* norms1, double tolerance) {
+                                             const double* norms1, double tolerance, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        return detail::lanes_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance);
-    return detail::lanes_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance);
+        return detail::lanes_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
+                                                 schedule);
+    return detail::lanes_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
+                                             schedule);
 }
 
 }  // namespace
@@ -92,21 +97,21 @@ detail::PivotFailure SparseLU::factor_two_sides(const double* a_values) {
     // sums in place in lu, side 1's in partial_).
     detail::run_pair(
         [&] {
-            side0 = factor_rows(s, 0, mid, a_values, lu, inv, work_.data(), pivot_tolerance_);
+            side0 = factor_rows(s, 0, mid, a_values, lu, inv, work_.data(), pivot_tolerance_, &schedules_[0]);
             if (side0.row < 0)
                 factor_separator_partial(s, 0, mid, top, true, a_values, lu, inv, work_.data(),
-                                         lu + s.row_ptr()[top], norms0);
+                                         lu + s.row_ptr()[top], norms0, &schedules_[2]);
         },
         [&] {
-            side1 = factor_rows(s, mid, top, a_values, lu, inv, side_work_.data(), pivot_tolerance_);
+            side1 = factor_rows(s, mid, top, a_values, lu, inv, side_work_.data(), pivot_tolerance_, &schedules_[1]);
             if (side1.row < 0)
                 factor_separator_partial(s, mid, top, top, false, a_values, lu, inv, side_work_.data(),
-                                         partial_.data(), norms1);
+                                         partial_.data(), norms1, &schedules_[3]);
         });
     if (side0.row >= 0) return side0;  // the first failing row in elimination order
     if (side1.row >= 0) return side1;
-    return factor_separator_finish(s, top, lu, inv, work_.data(), partial_.data(), norms0, norms1,
-                                   pivot_tolerance_);
+    return factor_separator_finish(s, top, lu, inv, work_.data(), partial_.data(), norms0, norms1, pivot_tolerance_,
+                                   &schedules_[4]);
 }
 
 void SparseLU::factor_assembled() { factor_from(nullptr); }
@@ -117,7 +122,8 @@ void SparseLU::factor_from(const double* a_values) {
     const detail::PivotFailure bad =
         split_top_ > 0 && a_values != nullptr
             ? factor_two_sides(a_values)
-            : factor_rows(s, 0, s.n(), a_values, values_.data(), inv_pivots_.data(), work_.data(), pivot_tolerance_);
+            : factor_rows(s, 0, s.n(), a_values, values_.data(), inv_pivots_.data(), work_.data(), pivot_tolerance_,
+                          split_top_ > 0 ? nullptr : &schedules_[0]);
     if (bad.row < 0) {
         factored_ = true;
         return;
