@@ -25,30 +25,30 @@ template <int L>
 FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const double* a,
                                                  const detail::FrontAssembly* assembly, double* lu, double* inv_piv,
                                                  detail::FrontWorkspace ws, double tolerance, index_t active,
-                                                 double* y) {
+                                                 double* y, detail::BlockSchedule* schedule) {
     if (sym.multifrontal())
         return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, assembly);
     // Stream the L parts past the caches once the factor is well beyond a core's L2.
     constexpr double kStreamFromBytes = 8 << 20;
     const bool stream = static_cast<double>(sym.nnz_factors()) * L * sizeof(double) >= kStreamFromBytes;
-    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y, stream);
+    return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y, stream, schedule);
 }
 
 // One clone set per lane count (target_clones does not apply to templates).
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
                                           double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
-                                          index_t active, double* y) {
+                                          index_t active, double* y, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
-    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
+    return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
 }
 
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
                                         double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
-                                        index_t active, double* y) {
+                                        index_t active, double* y, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
-    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y);
+    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
 }
 
 // The substitutions; forward = false: only U z = y (L y = b was done while factorising).
@@ -184,9 +184,9 @@ void PackedLU::factor_matrix(index_t active, double* y) {
     const detail::PivotFailure bad =
         lanes_ == kMaxLanes
             ? factor_kernel_wide(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(), ws,
-                                 pivot_tolerance_, active, y)
+                                 pivot_tolerance_, active, y, &schedule_)
             : factor_kernel_narrow(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(),
-                                   ws, pivot_tolerance_, active, y);
+                                   ws, pivot_tolerance_, active, y, &schedule_);
     if (bad.row < 0) {
         factored_ = true;
         return;

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #endif
 
+#include "block_cursor.hpp"
 #include "multifrontal.hpp"
 #include "simd_dispatch.hpp"
 #include "triangular_solve.hpp"
@@ -201,7 +202,21 @@ constexpr index_t kRowGroup = 4;
 template <int L>
 FPSCORE_INLINE void eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
                                       const double* FPSCORE_RESTRICT inv_piv, double* const* w, index_t g,
-                                      offset_t* p, const offset_t* e) {
+                                      offset_t* p, const offset_t* e, BlockCursor* cursor = nullptr) {
+    double* members[kRowGroup];
+    if (cursor != nullptr && cursor->replaying()) {
+        const BlockSchedule& s = cursor->schedule();
+        const offset_t k = cursor->group();
+        for (offset_t q = s.group[k]; q < s.group[k + 1]; ++q) {
+            int count = 0;
+            for (index_t t = 0; t < g; ++t)
+                if (s.members[q] >> t & 1) members[count++] = w[t];
+            eliminate_block_rows<L>(sym, s.blocks[2 * q], s.blocks[2 * q + 1], lu, inv_piv, members, count);
+        }
+        for (index_t t = 0; t < g; ++t) p[t] = s.after[k * kRowGroup + t];
+        cursor->next_group();
+        return;
+    }
     const index_t* cols = sym.cols().data();
     const index_t* supernode_end = sym.supernode_end().data();
     const index_t n = sym.n();
@@ -211,15 +226,22 @@ FPSCORE_INLINE void eliminate_columns(const SymbolicLU& sym, index_t limit, cons
             if (p[t] < e[t] && cols[p[t]] < limit) a = std::min(a, cols[p[t]]);
         if (a == n) break;
         const index_t b = std::min(supernode_end[a], limit);
-        double* members[kRowGroup];
         int count = 0;
+        unsigned mask = 0;
         for (index_t t = 0; t < g; ++t)
             if (p[t] < e[t] && cols[p[t]] == a) {
                 members[count++] = w[t];
+                mask |= 1u << t;
                 p[t] += b - a;
             }
         eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
+        if (cursor != nullptr) {
+            cursor->schedule().blocks.push_back(a);
+            cursor->schedule().blocks.push_back(b);
+            cursor->schedule().members.push_back(static_cast<unsigned char>(mask));
+        }
     }
+    if (cursor != nullptr) cursor->end_group(p, g, kRowGroup);
 }
 
 // The columns inside the group i..i+g-1, whose L parts before i are done: row k, once
@@ -270,7 +292,9 @@ FPSCORE_INLINE PivotFailure rowwise_factor_rows(const SymbolicLU& sym, index_t f
                                                 double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
                                                 double* FPSCORE_RESTRICT work, double tolerance, index_t active,
                                                 const double* FPSCORE_RESTRICT a_values = nullptr,
-                                                double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false) {
+                                                double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false,
+                                                BlockSchedule* schedule = nullptr) {
+    BlockCursor cursor(schedule);
     const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
     using V = typename LaneOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr().data();
@@ -288,13 +312,14 @@ FPSCORE_INLINE PivotFailure rowwise_factor_rows(const SymbolicLU& sym, index_t f
             e[t] = diag[i + t];
         }
         // Columns before the group: whole supernodes (the one holding i cut at i).
-        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e);
+        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
         if (const PivotFailure f = finish_group<L>(sym, i, g, norm, tolerance, active, lu, inv_piv, w, p, e, from, y,
                                                    stream);
             f.row >= 0)
             return f;
     }
     if (stream) stream_fence();
+    cursor.finish();
     return {};
 }
 
@@ -304,9 +329,10 @@ FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCOR
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
                                            double tolerance, index_t active,
                                            const double* FPSCORE_RESTRICT a_values = nullptr,
-                                           double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false) {
+                                           double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false,
+                                           BlockSchedule* schedule = nullptr) {
     return rowwise_factor_rows<L>(sym, 0, sym.n(), lu, inv_piv, work, tolerance, active, a_values, y,
-                                  stream_l_parts);
+                                  stream_l_parts, schedule);
 }
 
 }  // namespace fpscore::detail

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "block_cursor.hpp"
 #include "multifrontal.hpp"
 #include "simd_dispatch.hpp"
 
@@ -72,31 +73,6 @@ FPSCORE_INLINE void lanes_eliminate_block(const SymbolicLU& sym, index_t a, inde
     if (k < b) lanes_update_tail<G, 1>(lu, diag, b, k, cols, len, w);
 }
 
-// Replays a complete BlockSchedule group by group, or records one while walking.
-class BlockCursor {
-public:
-    explicit BlockCursor(BlockSchedule* schedule) : s_(schedule) {
-        if (s_ != nullptr && !s_->complete) {
-            s_->blocks.clear();
-            s_->after.clear();
-            s_->group.assign(1, 0);
-        }
-    }
-    bool replaying() const { return s_ != nullptr && s_->complete; }
-    bool recording() const { return s_ != nullptr && !s_->complete; }
-    BlockSchedule& schedule() const { return *s_; }
-    offset_t group() const { return group_; }
-    void next_group() { ++group_; }
-    // Called once the phase has run to its end: the recording is complete.
-    void finish() {
-        if (recording()) s_->complete = true;
-    }
-
-private:
-    BlockSchedule* s_;
-    offset_t group_ = 0;
-};
-
 // The supernodes of the group's L parts at positions [p[t], e[t]) with columns below
 // `limit`, each subtracted once from the whole group; advances p (to the first position at
 // or past `limit`). With a cursor, the blocks are replayed from, or recorded into, its
@@ -131,12 +107,7 @@ FPSCORE_INLINE void lanes_eliminate_columns(const SymbolicLU& sym, index_t limit
             cursor->schedule().blocks.push_back(b);
         }
     }
-    if (cursor != nullptr) {
-        BlockSchedule& s = cursor->schedule();
-        s.group.push_back(static_cast<offset_t>(s.blocks.size() / 2));
-        for (index_t t = 0; t < G; ++t) s.after.push_back(t < g ? p[t] : 0);
-        cursor->next_group();
-    }
+    if (cursor != nullptr) cursor->end_group(p, g, G);
 }
 
 // Adds A's entries of row i (analysed CSR order) with columns accepted by `take` into lane t;

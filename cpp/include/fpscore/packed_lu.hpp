@@ -87,6 +87,7 @@ private:
     aligned_vector<double> matrix_;      // nnz_matrix * lanes: A's values, interleaved
     aligned_vector<double> values_;      // nnz_factors * lanes: the factors, interleaved
     aligned_vector<double> inv_pivots_;  // n * lanes reciprocals of the pivots
+    detail::BlockSchedule schedule_;     // the row-by-row kernel's blocks, recorded once
     aligned_vector<double> row_norms_;   // n * lanes: row norms (dense fronts) or the dense work row
     aligned_vector<double> front_;       // the dense front of one supernode
     aligned_vector<double> arena_;       // Schur complements waiting for their parent
