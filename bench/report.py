@@ -20,6 +20,8 @@ def _load(path: Path) -> dict[tuple[str, str], dict]:
     out = {}
     for b in data["benchmarks"]:
         name = b["name"].split("[")[0].removeprefix("test_")
+        if (b.get("params") or {}).get("threads") == 2:
+            name += "_two_threads"
         out[(b["group"], name)] = {"median": b["stats"]["median"], **b.get("extra_info", {})}
     return out
 

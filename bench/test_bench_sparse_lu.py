@@ -69,24 +69,19 @@ def _refactor_solve(benchmark, fp_matrices, size: int, threads: int) -> None:
     benchmark.extra_info.update(stored=lu.nnz, threads=lu.threads)
 
 
+THREADS = [pytest.param(1, id="1thread"), pytest.param(2, id="2threads")]
+
+
+@pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("size", _sizes())
-def test_fpscore_factor_solve(benchmark, fp_matrices, size):
-    _factor_solve(benchmark, fp_matrices, size, threads=1)
+def test_fpscore_factor_solve(benchmark, fp_matrices, size, threads):
+    _factor_solve(benchmark, fp_matrices, size, threads)
 
 
+@pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("size", _sizes())
-def test_fpscore_refactor_solve(benchmark, fp_matrices, size):
-    _refactor_solve(benchmark, fp_matrices, size, threads=1)
-
-
-@pytest.mark.parametrize("size", _sizes())
-def test_fpscore_factor_solve_two_threads(benchmark, fp_matrices, size):
-    _factor_solve(benchmark, fp_matrices, size, threads=2)
-
-
-@pytest.mark.parametrize("size", _sizes())
-def test_fpscore_refactor_solve_two_threads(benchmark, fp_matrices, size):
-    _refactor_solve(benchmark, fp_matrices, size, threads=2)
+def test_fpscore_refactor_solve(benchmark, fp_matrices, size, threads):
+    _refactor_solve(benchmark, fp_matrices, size, threads)
 
 
 @pytest.mark.parametrize("size", _sizes())

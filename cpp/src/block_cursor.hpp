@@ -1,7 +1,10 @@
 // Replaying or recording the block schedule of a row-by-row factorisation (private header).
 #pragma once
 
+#include <algorithm>
+
 #include "fpscore/sparse_lu.hpp"
+#include "simd_dispatch.hpp"
 
 namespace fpscore::detail {
 
@@ -36,5 +39,45 @@ private:
     BlockSchedule* s_;
     offset_t group_ = 0;
 };
+
+// Calls visit(a, b, holders) for each supernode block [a, b) that the group's L parts at
+// positions [p[t], e[t]) hold below `limit`, in order (holders: bit t for each row t of the
+// g that holds it), and advances p past them. With a cursor the blocks are replayed from, or
+// recorded into, its schedule (rows in slots of `stride`).
+template <class Visit>
+FPSCORE_INLINE void for_each_block(const SymbolicLU& sym, index_t limit, index_t g, index_t stride, offset_t* p,
+                                   const offset_t* e, BlockCursor* cursor, Visit visit) {
+    if (cursor != nullptr && cursor->replaying()) {
+        const BlockSchedule& s = cursor->schedule();
+        const offset_t k = cursor->group();
+        for (offset_t q = s.group[k]; q < s.group[k + 1]; ++q) visit(s.blocks[2 * q], s.blocks[2 * q + 1], s.members[q]);
+        for (index_t t = 0; t < g; ++t) p[t] = s.after[k * stride + t];
+        cursor->next_group();
+        return;
+    }
+    const index_t* cols = sym.cols().data();
+    const index_t* supernode_end = sym.supernode_end().data();
+    const index_t n = sym.n();
+    for (;;) {
+        index_t a = n;
+        for (index_t t = 0; t < g; ++t)
+            if (p[t] < e[t] && cols[p[t]] < limit) a = std::min(a, cols[p[t]]);
+        if (a == n) break;
+        const index_t b = std::min(supernode_end[a], limit);
+        unsigned holders = 0;
+        for (index_t t = 0; t < g; ++t)
+            if (p[t] < e[t] && cols[p[t]] == a) {
+                holders |= 1u << t;
+                p[t] += b - a;
+            }
+        visit(a, b, holders);
+        if (cursor != nullptr) {
+            cursor->schedule().blocks.push_back(a);
+            cursor->schedule().blocks.push_back(b);
+            cursor->schedule().members.push_back(static_cast<unsigned char>(holders));
+        }
+    }
+    if (cursor != nullptr) cursor->end_group(p, g, stride);
+}
 
 }  // namespace fpscore::detail

@@ -24,7 +24,7 @@ HelperThread::~HelperThread() {
     thread_.join();
 }
 
-void HelperThread::start(std::function<void()> task) {
+void HelperThread::post(std::function<void()> task) {
     task_ = std::move(task);
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -33,31 +33,44 @@ void HelperThread::start(std::function<void()> task) {
     wake_.notify_one();
 }
 
+bool HelperThread::take_back() {
+    int posted = kPosted;
+    return state_.compare_exchange_strong(posted, kIdle, std::memory_order_acq_rel);
+}
+
 void HelperThread::wait() {
-    while (state_.load(std::memory_order_acquire) != kDone) FPSCORE_CPU_RELAX();
-    state_.store(kIdle, std::memory_order_relaxed);
+    for (unsigned spins = 1; state_.load(std::memory_order_acquire) != kIdle; ++spins) {
+        FPSCORE_CPU_RELAX();
+        if (spins % 256 == 0) std::this_thread::yield();  // let a preempted helper have the core
+    }
 }
 
 void HelperThread::loop() {
     for (;;) {
-        // Spin for kSpin, then sleep until a task or the exit comes.
+        // Spin for kSpin (yielding now and then, to share a busy machine), then sleep until
+        // a task or the exit comes.
         const auto until = std::chrono::steady_clock::now() + kSpin;
         int state = state_.load(std::memory_order_acquire);
         for (unsigned spins = 1; state != kPosted && state != kExit; ++spins) {
             FPSCORE_CPU_RELAX();
-            if (spins % 256 == 0 && std::chrono::steady_clock::now() > until) {
-                std::unique_lock<std::mutex> lock(mutex_);
-                wake_.wait(lock, [&] {
-                    state = state_.load(std::memory_order_acquire);
-                    return state == kPosted || state == kExit;
-                });
-                break;
+            if (spins % 1024 == 0) {
+                if (std::chrono::steady_clock::now() > until) {
+                    std::unique_lock<std::mutex> lock(mutex_);
+                    wake_.wait(lock, [&] {
+                        state = state_.load(std::memory_order_acquire);
+                        return state == kPosted || state == kExit;
+                    });
+                    break;
+                }
+                std::this_thread::yield();
             }
             state = state_.load(std::memory_order_acquire);
         }
         if (state == kExit) return;
+        int posted = kPosted;
+        if (!state_.compare_exchange_strong(posted, kRunning, std::memory_order_acq_rel)) continue;  // taken back
         task_();
-        state_.store(kDone, std::memory_order_release);
+        state_.store(kIdle, std::memory_order_release);
     }
 }
 
@@ -96,9 +109,12 @@ void run_pair(const std::function<void()>& mine, const std::function<void()>& ot
         other();
         return;
     }
-    helper.helper.start(other);
+    helper.helper.post(other);
     mine();
-    helper.helper.wait();
+    if (helper.helper.take_back())
+        other();
+    else
+        helper.helper.wait();
 }
 
 }  // namespace fpscore::detail

@@ -20,16 +20,18 @@ public:
     HelperThread(const HelperThread&) = delete;
     HelperThread& operator=(const HelperThread&) = delete;
 
-    // Runs task on the helper; the caller must wait() before the next start(). The task
-    // must not throw.
-    void start(std::function<void()> task);
-    // Returns once the task has finished (spinning: the caller had work of similar length).
+    // Offers task to the helper (which must be idle). The task must not throw.
+    void post(std::function<void()> task);
+    // Takes a posted task back if the helper has not started it (then the caller runs it):
+    // on a busy machine the helper may not get a core for milliseconds.
+    bool take_back();
+    // Returns once the helper has finished the task it took (spinning, then yielding).
     void wait();
 
     static constexpr std::chrono::microseconds kSpin{1000};
 
 private:
-    enum State : int { kIdle, kPosted, kDone, kExit };
+    enum State : int { kIdle, kPosted, kRunning, kExit };
     void loop();
 
     std::function<void()> task_;
@@ -40,8 +42,8 @@ private:
 };
 
 // Runs `mine` on the calling thread and `other` on the process's helper thread at once;
-// when another caller holds the helper, runs both here, one after the other. Neither may
-// throw.
+// runs both here, one after the other, when another caller holds the helper or the helper
+// has not started `other` by the time `mine` is done. Neither may throw.
 void run_pair(const std::function<void()>& mine, const std::function<void()>& other);
 
 }  // namespace fpscore::detail

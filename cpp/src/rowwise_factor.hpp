@@ -203,45 +203,13 @@ template <int L>
 FPSCORE_INLINE void eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
                                       const double* FPSCORE_RESTRICT inv_piv, double* const* w, index_t g,
                                       offset_t* p, const offset_t* e, BlockCursor* cursor = nullptr) {
-    double* members[kRowGroup];
-    if (cursor != nullptr && cursor->replaying()) {
-        const BlockSchedule& s = cursor->schedule();
-        const offset_t k = cursor->group();
-        for (offset_t q = s.group[k]; q < s.group[k + 1]; ++q) {
-            int count = 0;
-            for (index_t t = 0; t < g; ++t)
-                if (s.members[q] >> t & 1) members[count++] = w[t];
-            eliminate_block_rows<L>(sym, s.blocks[2 * q], s.blocks[2 * q + 1], lu, inv_piv, members, count);
-        }
-        for (index_t t = 0; t < g; ++t) p[t] = s.after[k * kRowGroup + t];
-        cursor->next_group();
-        return;
-    }
-    const index_t* cols = sym.cols().data();
-    const index_t* supernode_end = sym.supernode_end().data();
-    const index_t n = sym.n();
-    for (;;) {
-        index_t a = n;
-        for (index_t t = 0; t < g; ++t)
-            if (p[t] < e[t] && cols[p[t]] < limit) a = std::min(a, cols[p[t]]);
-        if (a == n) break;
-        const index_t b = std::min(supernode_end[a], limit);
+    for_each_block(sym, limit, g, kRowGroup, p, e, cursor, [&](index_t a, index_t b, unsigned holders) FPSCORE_INLINE_LAMBDA {
+        double* members[kRowGroup];
         int count = 0;
-        unsigned mask = 0;
         for (index_t t = 0; t < g; ++t)
-            if (p[t] < e[t] && cols[p[t]] == a) {
-                members[count++] = w[t];
-                mask |= 1u << t;
-                p[t] += b - a;
-            }
+            if (holders >> t & 1) members[count++] = w[t];
         eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
-        if (cursor != nullptr) {
-            cursor->schedule().blocks.push_back(a);
-            cursor->schedule().blocks.push_back(b);
-            cursor->schedule().members.push_back(static_cast<unsigned char>(mask));
-        }
-    }
-    if (cursor != nullptr) cursor->end_group(p, g, kRowGroup);
+    });
 }
 
 // The columns inside the group i..i+g-1, whose L parts before i are done: row k, once

@@ -81,33 +81,10 @@ template <int G>
 FPSCORE_INLINE void lanes_eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
                                             const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
                                             index_t g, offset_t* p, const offset_t* e, BlockCursor* cursor = nullptr) {
-    if (cursor != nullptr && cursor->replaying()) {
-        const BlockSchedule& s = cursor->schedule();
-        const offset_t k = cursor->group();
-        for (offset_t q = s.group[k]; q < s.group[k + 1]; ++q)
-            lanes_eliminate_block<G>(sym, s.blocks[2 * q], s.blocks[2 * q + 1], lu, inv_piv, w);
-        for (index_t t = 0; t < g; ++t) p[t] = s.after[k * G + t];
-        cursor->next_group();
-        return;
-    }
-    const index_t* cols = sym.cols().data();
-    const index_t* supernode_end = sym.supernode_end().data();
-    const index_t n = sym.n();
-    for (;;) {
-        index_t a = n;
-        for (index_t t = 0; t < g; ++t)
-            if (p[t] < e[t] && cols[p[t]] < limit) a = std::min(a, cols[p[t]]);
-        if (a == n) break;
-        const index_t b = std::min(supernode_end[a], limit);
-        for (index_t t = 0; t < g; ++t)
-            if (p[t] < e[t] && cols[p[t]] == a) p[t] += b - a;
-        lanes_eliminate_block<G>(sym, a, b, lu, inv_piv, w);
-        if (cursor != nullptr) {
-            cursor->schedule().blocks.push_back(a);
-            cursor->schedule().blocks.push_back(b);
-        }
-    }
-    if (cursor != nullptr) cursor->end_group(p, g, G);
+    for_each_block(sym, limit, g, G, p, e, cursor,
+                   [&](index_t a, index_t b, unsigned) FPSCORE_INLINE_LAMBDA {
+                       lanes_eliminate_block<G>(sym, a, b, lu, inv_piv, w);
+                   });
 }
 
 // Adds A's entries of row i (analysed CSR order) with columns accepted by `take` into lane t;
@@ -170,6 +147,39 @@ FPSCORE_INLINE PivotFailure lanes_finish_group(const SymbolicLU& sym, index_t i,
     return {};
 }
 
+// The group i..i+g-1 once its rows are loaded: the supernodes before i, then the columns
+// inside the group (lanes_finish_group).
+template <int G>
+FPSCORE_INLINE PivotFailure lanes_complete_group(const SymbolicLU& sym, index_t i, index_t g, const double* norm,
+                                                 double tolerance, double* FPSCORE_RESTRICT lu,
+                                                 double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
+                                                 offset_t* p, const offset_t* e, const offset_t* from,
+                                                 BlockCursor* cursor) {
+    lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e, cursor);
+    return lanes_finish_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from);
+}
+
+// Rows [first, last) in groups of G: load(i, g, norm, p, e, from) fills the group's work rows,
+// row norms and L positions, then the group is eliminated and finished.
+template <int G, class Load>
+FPSCORE_INLINE PivotFailure lanes_groups(const SymbolicLU& sym, index_t first, index_t last, double tolerance,
+                                         double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
+                                         double* FPSCORE_RESTRICT w, BlockSchedule* schedule, Load load) {
+    BlockCursor cursor(schedule);
+    for (index_t i = first; i < last; i += G) {
+        const index_t g = std::min<index_t>(G, last - i);
+        double norm[G];
+        offset_t p[G], e[G], from[G];
+        load(i, g, norm, p, e, from);
+        if (const PivotFailure f =
+                lanes_complete_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from, &cursor);
+            f.row >= 0)
+            return f;
+    }
+    cursor.finish();
+    return {};
+}
+
 // Factorises rows [first, last) of one matrix into lu, from A's values (analysed CSR order)
 // when given, else from the values already in lu; their L parts lie in [first, last) or in
 // rows already factorised. w (n · G) must be zero and is left zero.
@@ -178,35 +188,27 @@ FPSCORE_INLINE PivotFailure lanes_factor_rows(const SymbolicLU& sym, index_t fir
                                               const double* FPSCORE_RESTRICT a_values, double* FPSCORE_RESTRICT lu,
                                               double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
                                               double tolerance, BlockSchedule* schedule = nullptr) {
-    BlockCursor cursor(schedule);
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
     const auto every = [](index_t) { return true; };
-    for (index_t i = first; i < last; i += G) {
-        const index_t g = std::min<index_t>(G, last - i);
-        double norm[G];
-        offset_t p[G], e[G], from[G];
-        for (index_t t = 0; t < g; ++t) {
-            if (a_values != nullptr) {
-                norm[t] = lanes_load_row<G>(sym, i + t, a_values, w, t, every);
-            } else {
-                norm[t] = 0.0;
-                for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q) {
-                    w[static_cast<offset_t>(cols[q]) * G + t] = lu[q];
-                    norm[t] = std::max(norm[t], std::abs(lu[q]));
-                }
-            }
-            from[t] = p[t] = row_ptr[i + t];
-            e[t] = diag[i + t];
-        }
-        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
-        if (const PivotFailure f = lanes_finish_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from);
-            f.row >= 0)
-            return f;
-    }
-    cursor.finish();
-    return {};
+    return lanes_groups<G>(sym, first, last, tolerance, lu, inv_piv, w, schedule,
+                           [&](index_t i, index_t g, double* norm, offset_t* p, offset_t* e,
+                               offset_t* from) FPSCORE_INLINE_LAMBDA {
+                               for (index_t t = 0; t < g; ++t) {
+                                   if (a_values != nullptr) {
+                                       norm[t] = lanes_load_row<G>(sym, i + t, a_values, w, t, every);
+                                   } else {
+                                       norm[t] = 0.0;
+                                       for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q) {
+                                           w[static_cast<offset_t>(cols[q]) * G + t] = lu[q];
+                                           norm[t] = std::max(norm[t], std::abs(lu[q]));
+                                       }
+                                   }
+                                   from[t] = p[t] = row_ptr[i + t];
+                                   e[t] = diag[i + t];
+                               }
+                           });
 }
 
 // The separator rows [top, n) of a split tree (tree_split.hpp), on one side's thread: A's
@@ -260,32 +262,23 @@ FPSCORE_INLINE PivotFailure lanes_separator_finish(const SymbolicLU& sym, index_
                                                    const double* FPSCORE_RESTRICT norms0,
                                                    const double* FPSCORE_RESTRICT norms1, double tolerance,
                                                    BlockSchedule* schedule = nullptr) {
-    BlockCursor cursor(schedule);
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    const index_t n = sym.n();
     const offset_t base = row_ptr[top];
-    for (index_t i = top; i < n; i += G) {
-        const index_t g = std::min<index_t>(G, n - i);
-        double norm[G];
-        offset_t p[G], e[G], from[G];
-        for (index_t t = 0; t < g; ++t) {
-            norm[t] = std::max(norms0[i + t - top], norms1[i + t - top]);
-            const index_t* row = cols + row_ptr[i + t];
-            const offset_t end = row_ptr[i + t + 1];
-            from[t] = p[t] = row_ptr[i + t] + (std::lower_bound(row, cols + end, top) - row);
-            e[t] = diag[i + t];
-            for (offset_t q = from[t]; q < end; ++q)
-                w[static_cast<offset_t>(cols[q]) * G + t] = lu[q] + partial[q - base];
-        }
-        lanes_eliminate_columns<G>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
-        if (const PivotFailure f = lanes_finish_group<G>(sym, i, g, norm, tolerance, lu, inv_piv, w, p, e, from);
-            f.row >= 0)
-            return f;
-    }
-    cursor.finish();
-    return {};
+    return lanes_groups<G>(sym, top, sym.n(), tolerance, lu, inv_piv, w, schedule,
+                           [&](index_t i, index_t g, double* norm, offset_t* p, offset_t* e,
+                               offset_t* from) FPSCORE_INLINE_LAMBDA {
+                               for (index_t t = 0; t < g; ++t) {
+                                   norm[t] = std::max(norms0[i + t - top], norms1[i + t - top]);
+                                   const index_t* row = cols + row_ptr[i + t];
+                                   const offset_t end = row_ptr[i + t + 1];
+                                   from[t] = p[t] = row_ptr[i + t] + (std::lower_bound(row, cols + end, top) - row);
+                                   e[t] = diag[i + t];
+                                   for (offset_t q = from[t]; q < end; ++q)
+                                       w[static_cast<offset_t>(cols[q]) * G + t] = lu[q] + partial[q - base];
+                               }
+                           });
 }
 
 }  // namespace fpscore::detail

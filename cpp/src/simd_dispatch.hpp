@@ -19,9 +19,13 @@
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
+// Lambdas in the kernels must be inlined too: compiled on their own, they would miss the
+// instruction set of the clone that calls them.
+#define FPSCORE_INLINE_LAMBDA __attribute__((always_inline))
 #define FPSCORE_INLINE inline __attribute__((always_inline))
 #define FPSCORE_RESTRICT __restrict__
 #else
+#define FPSCORE_INLINE_LAMBDA
 #define FPSCORE_INLINE inline
 #define FPSCORE_RESTRICT
 #endif
