@@ -135,14 +135,13 @@ FPSCORE_INLINE void apply_correction(const Correction& c, double* change, double
     }
 }
 
+// apply_correction for a pack of `lanes` (one clone set dispatching on the lane count).
 FPSCORE_SIMD_CLONES
-void apply_correction_narrow(const Correction& c, double* change, double* scale, bool* finite) {
-    apply_correction<PackedLU::kNarrowLanes>(c, change, scale, finite);
-}
-
-FPSCORE_SIMD_CLONES
-void apply_correction_wide(const Correction& c, double* change, double* scale, bool* finite) {
-    apply_correction<PackedLU::kMaxLanes>(c, change, scale, finite);
+void apply_correction_lanes(index_t lanes, const Correction& c, double* change, double* scale, bool* finite) {
+    if (lanes == PackedLU::kMaxLanes)
+        apply_correction<PackedLU::kMaxLanes>(c, change, scale, finite);
+    else
+        apply_correction<PackedLU::kNarrowLanes>(c, change, scale, finite);
 }
 
 // Solves up to `lanes` batch members together, their fields interleaved lane-wise.
@@ -245,10 +244,7 @@ private:
                 double worst_ratio = 0.0, changes[kMaxLanes], scales[kMaxLanes];
                 bool finite[kMaxLanes];
                 const Correction step{lag_.data(), delta_.data(), cells_, done, count_};
-                if (lanes_ == PackedLU::kMaxLanes)
-                    apply_correction_wide(step, changes, scales, finite);
-                else
-                    apply_correction_narrow(step, changes, scales, finite);
+                apply_correction_lanes(lanes_, step, changes, scales, finite);
                 for (index_t l = 0; l < count_; ++l) {
                     if (done[l]) continue;
                     const double change = changes[l], scale = scales[l];

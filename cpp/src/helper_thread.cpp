@@ -24,8 +24,8 @@ HelperThread::~HelperThread() {
     thread_.join();
 }
 
-void HelperThread::post(std::function<void()> task) {
-    task_ = std::move(task);
+void HelperThread::post(const std::function<void()>* task) {
+    task_ = task;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         state_.store(kPosted, std::memory_order_release);
@@ -69,7 +69,7 @@ void HelperThread::loop() {
         if (state == kExit) return;
         int posted = kPosted;
         if (!state_.compare_exchange_strong(posted, kRunning, std::memory_order_acq_rel)) continue;  // taken back
-        task_();
+        (*task_)();
         state_.store(kIdle, std::memory_order_release);
     }
 }
@@ -109,7 +109,7 @@ void run_pair(const std::function<void()>& mine, const std::function<void()>& ot
         other();
         return;
     }
-    helper.helper.post(other);
+    helper.helper.post(&other);
     mine();
     if (helper.helper.take_back())
         other();

@@ -20,8 +20,9 @@ public:
     HelperThread(const HelperThread&) = delete;
     HelperThread& operator=(const HelperThread&) = delete;
 
-    // Offers task to the helper (which must be idle). The task must not throw.
-    void post(std::function<void()> task);
+    // Offers *task to the helper (which must be idle); it must stay alive until take_back()
+    // succeeds or wait() returns, and must not throw.
+    void post(const std::function<void()>* task);
     // Takes a posted task back if the helper has not started it (then the caller runs it):
     // on a busy machine the helper may not get a core for milliseconds.
     bool take_back();
@@ -34,7 +35,7 @@ private:
     enum State : int { kIdle, kPosted, kRunning, kExit };
     void loop();
 
-    std::function<void()> task_;
+    const std::function<void()>* task_ = nullptr;
     std::atomic<int> state_{kIdle};
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -41,6 +41,11 @@ struct PivotFailure {
     double norm = 0.0;
 };
 
+// Static pivoting's test: a pivot is usable when finite and |pivot| > tolerance · max_j |a_ij|.
+FPSCORE_INLINE bool usable_pivot(double pivot, double norm, double tolerance) {
+    return std::abs(pivot) > tolerance * norm && std::isfinite(pivot);
+}
+
 // A block of the trailing update, C −= L·U: target row a (in [r0, r1)), column j (in
 // [0, width)) at tgt[a] + j; its multipliers l(a, k) at lrow[a] + k; U(k, j) at urow[k] + j
 // (positions in elements of L doubles; k in [k0, k1)).
@@ -116,9 +121,9 @@ FPSCORE_INLINE void update_block(const UpdateBlock& u) {
     using Ops = LaneOps<L>;
     using V = typename Ops::V;
     if (u.width <= 0 || u.k0 >= u.k1) return;
-    auto c_at = [&](index_t a, index_t j) { return u.tgt[a] + (u.tgt_col + j) * L; };
-    auto l_at = [&](index_t a, index_t k) { return u.lrow[a] + static_cast<offset_t>(k) * L; };
-    auto u_at = [&](index_t k, index_t j) { return u.urow[k] + (u.u_col + j) * L; };
+    auto c_at = [&](index_t a, index_t j) FPSCORE_INLINE_LAMBDA { return u.tgt[a] + (u.tgt_col + j) * L; };
+    auto l_at = [&](index_t a, index_t k) FPSCORE_INLINE_LAMBDA { return u.lrow[a] + static_cast<offset_t>(k) * L; };
+    auto u_at = [&](index_t k, index_t j) FPSCORE_INLINE_LAMBDA { return u.urow[k] + (u.u_col + j) * L; };
     if constexpr (L == 1) {
         // Rows are contiguous: with AVX-512, 4 × 24 blocks of the result stay in registers;
         // the other rows are vectorised along them, four k at a time.
@@ -272,7 +277,7 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicLU& sym, double* F
                 for (index_t l = 0; l < active; ++l) {
                     const double p = pk[L == 1 ? 0 : l];
                     const double norm = ws.norms[static_cast<offset_t>(j0 + k) * L + l];
-                    if (!(std::abs(p) > tolerance * norm) || !std::isfinite(p)) return {j0 + k, l, p, norm};
+                    if (!usable_pivot(p, norm, tolerance)) return {j0 + k, l, p, norm};
                 }
                 const V inv = 1.0 / pivot;
                 if (inv_piv != nullptr) Ops::store(inv_piv + static_cast<offset_t>(j0 + k) * L, inv);

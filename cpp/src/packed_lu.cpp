@@ -1,5 +1,5 @@
-// Interleaved numeric LU: the same multifrontal elimination as SparseLU, with every
-// scalar operation widened to the lanes of a pack.
+// Interleaved numeric LU of a pack of matrices: row by row or by dense fronts, every
+// operation on the lanes of a vector, one matrix per lane.
 #include "fpscore/packed_lu.hpp"
 
 #include <algorithm>
@@ -34,21 +34,17 @@ FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicLU& sym, const do
     return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y, stream, schedule);
 }
 
-// One clone set per lane count (target_clones does not apply to templates).
+// The kernels for a pack of `lanes` (target_clones does not apply to templates: one clone
+// set dispatching on the lane count).
 FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_narrow(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
-                                          double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
-                                          index_t active, double* y, detail::BlockSchedule* schedule) {
+detail::PivotFailure factor_kernel(index_t lanes, const SymbolicLU& sym, const double* a,
+                                   const detail::FrontAssembly* assembly, double* lu, double* inv_piv,
+                                   detail::FrontWorkspace ws, double tolerance, index_t active, double* y,
+                                   detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
+    if (lanes == PackedLU::kMaxLanes)
+        return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
     return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
-}
-
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel_wide(const SymbolicLU& sym, const double* a, const detail::FrontAssembly* assembly,
-                                        double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance,
-                                        index_t active, double* y, detail::BlockSchedule* schedule) {
-    const detail::FlushSubnormals flush;
-    return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
 }
 
 // The substitutions; forward = false: only U z = y (L y = b was done while factorising).
@@ -60,15 +56,13 @@ FPSCORE_INLINE void solve_lanes(const SymbolicLU& sym, const double* lu, const d
 }
 
 FPSCORE_SIMD_CLONES
-void solve_kernel_narrow(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
+void solve_kernel(index_t lanes, const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x,
+                  bool forward) {
     const detail::FlushSubnormals flush;
-    solve_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x, forward);
-}
-
-FPSCORE_SIMD_CLONES
-void solve_kernel_wide(const SymbolicLU& sym, const double* lu, const double* inv_piv, double* x, bool forward) {
-    const detail::FlushSubnormals flush;
-    solve_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, x, forward);
+    if (lanes == PackedLU::kMaxLanes)
+        solve_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, x, forward);
+    else
+        solve_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x, forward);
 }
 
 // out[p * L + l] = lane[l][p]: one full element (a cache line for eight lanes) per store.
@@ -79,7 +73,7 @@ FPSCORE_INLINE bool interleave(const double* const* lane, offset_t count, double
     using Ops = detail::LaneOps<L>;
     typename Ops::V probe{};
     if constexpr (L == 8) {
-        detail::interleave8(lane, count, out, [&probe](detail::Lanes8 v) { probe += v - v; });
+        detail::interleave8(lane, count, out, [&probe](detail::Lanes8 v) FPSCORE_INLINE_LAMBDA { probe += v - v; });
     } else {
         for (offset_t p = 0; p < count; ++p) {
             for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];
@@ -181,12 +175,8 @@ void PackedLU::factor_matrix(index_t active, double* y) {
     for (offset_t p = 0; p < nnz; ++p)
         for (offset_t l = active; l < L; ++l) matrix_[p * L + l] = matrix_[p * L];
     const detail::FrontWorkspace ws{front_.data(), arena_.data(), row_norms_.data(), front_rows_.data()};
-    const detail::PivotFailure bad =
-        lanes_ == kMaxLanes
-            ? factor_kernel_wide(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(), ws,
-                                 pivot_tolerance_, active, y, &schedule_)
-            : factor_kernel_narrow(*symbolic_, matrix_.data(), assembly_.get(), values_.data(), inv_pivots_.data(),
-                                   ws, pivot_tolerance_, active, y, &schedule_);
+    const detail::PivotFailure bad = factor_kernel(lanes_, *symbolic_, matrix_.data(), assembly_.get(), values_.data(),
+                                                   inv_pivots_.data(), ws, pivot_tolerance_, active, y, &schedule_);
     if (bad.row < 0) {
         factored_ = true;
         return;
@@ -220,10 +210,7 @@ void PackedLU::permute_out(const double* work, double* x) const {
 }
 
 void PackedLU::substitute(double* work, bool forward) const {
-    if (lanes_ == kMaxLanes)
-        solve_kernel_wide(*symbolic_, values_.data(), inv_pivots_.data(), work, forward);
-    else
-        solve_kernel_narrow(*symbolic_, values_.data(), inv_pivots_.data(), work, forward);
+    solve_kernel(lanes_, *symbolic_, values_.data(), inv_pivots_.data(), work, forward);
 }
 
 }  // namespace fpscore

@@ -156,13 +156,13 @@ inline offset_t stream_out_row(double*, const index_t*, double*, offset_t begin,
 inline void stream_fence() {}
 #endif
 
-// Pivot test and reciprocal of row i, then w back into lu from position `from` on (leaving
-// w zero). With y (then from = row_ptr[i]), also row i of the forward substitution.
+// Pivot test and reciprocal of row i, then w back into lu (leaving w zero). With y, also
+// row i of the forward substitution.
 template <int L>
 FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typename LaneOps<L>::V norm_v,
                                        double tolerance, index_t active, double* FPSCORE_RESTRICT lu,
                                        double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
-                                       double* FPSCORE_RESTRICT y, bool stream, offset_t from) {
+                                       double* FPSCORE_RESTRICT y, bool stream) {
     using Ops = LaneOps<L>;
     const offset_t* row_ptr = sym.row_ptr().data();
     const index_t* cols = sym.cols().data();
@@ -172,15 +172,15 @@ FPSCORE_INLINE PivotFailure finish_row(const SymbolicLU& sym, index_t i, typenam
     const double* piv = w + static_cast<offset_t>(i) * L;
     PivotFailure failure;
     for (index_t l = 0; l < active && failure.row < 0; ++l)
-        if (!(std::abs(piv[l]) > tolerance * norm[l]) || !std::isfinite(piv[l])) failure = {i, l, piv[l], norm[l]};
+        if (!usable_pivot(piv[l], norm[l], tolerance)) failure = {i, l, piv[l], norm[l]};
     if (failure.row < 0) Ops::store(inv_piv + static_cast<offset_t>(i) * L, 1.0 / Ops::load(piv));
     // Row i of the forward substitution, with the operations of substitute_forward.
     const offset_t begin = row_ptr[i], mid = sym.diag()[i];
     double* yi = y != nullptr ? y + static_cast<offset_t>(i) * L : nullptr;
-    offset_t p = from;
+    offset_t p = begin;
     if constexpr (L == 8) {
         if (stream) {  // the L part goes past the caches: take the products from w first
-            const auto value = [w, cols](offset_t q) { return w + static_cast<offset_t>(cols[q]) * L; };
+            const auto value = [w, cols](offset_t q) FPSCORE_INLINE_LAMBDA { return w + static_cast<offset_t>(cols[q]) * L; };
             Ops::store(yi, Ops::load(yi) - dot_by_entry<L>(value, cols, y, begin, mid));
             p = stream_out_row(w, cols, lu, begin, mid);
         }
@@ -203,23 +203,24 @@ template <int L>
 FPSCORE_INLINE void eliminate_columns(const SymbolicLU& sym, index_t limit, const double* FPSCORE_RESTRICT lu,
                                       const double* FPSCORE_RESTRICT inv_piv, double* const* w, index_t g,
                                       offset_t* p, const offset_t* e, BlockCursor* cursor = nullptr) {
-    for_each_block(sym, limit, g, kRowGroup, p, e, cursor, [&](index_t a, index_t b, unsigned holders) FPSCORE_INLINE_LAMBDA {
-        double* members[kRowGroup];
-        int count = 0;
-        for (index_t t = 0; t < g; ++t)
-            if (holders >> t & 1) members[count++] = w[t];
-        eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
-    });
+    for_each_block(sym, limit, g, kRowGroup, p, e, cursor,
+                   [&](index_t a, index_t b, unsigned holders) FPSCORE_INLINE_LAMBDA {
+                       double* members[kRowGroup];
+                       int count = 0;
+                       for (index_t t = 0; t < g; ++t)
+                           if (holders >> t & 1) members[count++] = w[t];
+                       eliminate_block_rows<L>(sym, a, b, lu, inv_piv, members, count);
+                   });
 }
 
 // The columns inside the group i..i+g-1, whose L parts before i are done: row k, once
-// final, is gathered into lu (from position from[t]) and subtracted from the later rows
-// that hold column k. On a bad pivot the work rows are left zero.
+// final, is gathered into lu and subtracted from the later rows that hold column k. On a
+// bad pivot the work rows are left zero.
 template <int L>
 FPSCORE_INLINE PivotFailure finish_group(const SymbolicLU& sym, index_t i, index_t g,
                                          const typename LaneOps<L>::V* norm, double tolerance, index_t active,
                                          double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
-                                         double* const* w, offset_t* p, const offset_t* e, const offset_t* from,
+                                         double* const* w, offset_t* p, const offset_t* e,
                                          double* FPSCORE_RESTRICT y, bool stream) {
     using V = typename LaneOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr().data();
@@ -227,7 +228,7 @@ FPSCORE_INLINE PivotFailure finish_group(const SymbolicLU& sym, index_t i, index
     for (index_t s = 0; s < g; ++s) {
         const index_t k = i + s;
         if (const PivotFailure f =
-                finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s], y, stream, from[s]);
+                finish_row<L>(sym, k, norm[s], tolerance, active, lu, inv_piv, w[s], y, stream);
             f.row >= 0) {
             if (stream) stream_fence();
             for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
@@ -247,51 +248,13 @@ FPSCORE_INLINE PivotFailure finish_group(const SymbolicLU& sym, index_t i, index
     return {};
 }
 
-// Factorises rows [first, last) into `lu` (element stride L); their L parts must lie in
-// [first, last) or in rows already factorised. work (kRowGroup · n · L) must be zero and
-// is left zero. Each row starts from its entries in `lu`, or, when a_values is given, from
-// A's values in the analysed CSR order (element stride L): then `lu` need not be
-// initialised. With y (n · L, in elimination order) L y = y is solved on the way; then,
-// with stream_l_parts (eight lanes, AVX-512), the rows' L parts go to memory with
-// non-temporal stores (a win once the factor is well beyond L2: measured +5 % at 64²,
-// -4 % at 32²).
-template <int L>
-FPSCORE_INLINE PivotFailure rowwise_factor_rows(const SymbolicLU& sym, index_t first, index_t last,
-                                                double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
-                                                double* FPSCORE_RESTRICT work, double tolerance, index_t active,
-                                                const double* FPSCORE_RESTRICT a_values = nullptr,
-                                                double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false,
-                                                BlockSchedule* schedule = nullptr) {
-    BlockCursor cursor(schedule);
-    const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
-    using V = typename LaneOps<L>::V;
-    const offset_t* row_ptr = sym.row_ptr().data();
-    const offset_t* diag = sym.diag().data();
-    const index_t n = sym.n();
-    for (index_t i = first; i < last; i += kRowGroup) {
-        const index_t g = std::min(kRowGroup, last - i);
-        double* w[kRowGroup];
-        V norm[kRowGroup];
-        offset_t p[kRowGroup], e[kRowGroup], from[kRowGroup];  // the rows' L parts still to subtract: [p, e)
-        for (index_t t = 0; t < g; ++t) {
-            w[t] = work + static_cast<offset_t>(t) * n * L;
-            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
-            from[t] = p[t] = row_ptr[i + t];
-            e[t] = diag[i + t];
-        }
-        // Columns before the group: whole supernodes (the one holding i cut at i).
-        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
-        if (const PivotFailure f = finish_group<L>(sym, i, g, norm, tolerance, active, lu, inv_piv, w, p, e, from, y,
-                                                   stream);
-            f.row >= 0)
-            return f;
-    }
-    if (stream) stream_fence();
-    cursor.finish();
-    return {};
-}
-
-// All rows: the whole factorisation.
+// Factorises into `lu` (element stride L). work (kRowGroup · n · L) must be zero and is
+// left zero. Each row starts from its entries in `lu`, or, when a_values is given, from A's
+// values in the analysed CSR order (element stride L): then `lu` need not be initialised.
+// With y (n · L, in elimination order) L y = y is solved on the way; then, with
+// stream_l_parts (eight lanes, AVX-512), the rows' L parts go to memory with non-temporal
+// stores (a win once the factor is well beyond L2: measured +5 % at 64², -4 % at 32²).
+// With a schedule, the supernode blocks are recorded or replayed (block_cursor.hpp).
 template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
@@ -299,8 +262,33 @@ FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicLU& sym, double* FPSCOR
                                            const double* FPSCORE_RESTRICT a_values = nullptr,
                                            double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false,
                                            BlockSchedule* schedule = nullptr) {
-    return rowwise_factor_rows<L>(sym, 0, sym.n(), lu, inv_piv, work, tolerance, active, a_values, y,
-                                  stream_l_parts, schedule);
+    BlockCursor cursor(schedule);
+    const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
+    using V = typename LaneOps<L>::V;
+    const offset_t* row_ptr = sym.row_ptr().data();
+    const offset_t* diag = sym.diag().data();
+    const index_t n = sym.n();
+    for (index_t i = 0; i < n; i += kRowGroup) {
+        const index_t g = std::min(kRowGroup, n - i);
+        double* w[kRowGroup];
+        V norm[kRowGroup];
+        offset_t p[kRowGroup], e[kRowGroup];  // the rows' L parts still to subtract: [p, e)
+        for (index_t t = 0; t < g; ++t) {
+            w[t] = work + static_cast<offset_t>(t) * n * L;
+            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
+            p[t] = row_ptr[i + t];
+            e[t] = diag[i + t];
+        }
+        // Columns before the group: whole supernodes (the one holding i cut at i).
+        eliminate_columns<L>(sym, i, lu, inv_piv, w, g, p, e, &cursor);
+        if (const PivotFailure f =
+                finish_group<L>(sym, i, g, norm, tolerance, active, lu, inv_piv, w, p, e, y, stream);
+            f.row >= 0)
+            return f;
+    }
+    if (stream) stream_fence();
+    cursor.finish();
+    return {};
 }
 
 }  // namespace fpscore::detail

@@ -130,7 +130,7 @@ FPSCORE_INLINE PivotFailure lanes_finish_group(const SymbolicLU& sym, index_t i,
     for (index_t s = 0; s < g; ++s) {
         const index_t k = i + s;
         const double pivot = w[static_cast<offset_t>(k) * G + s];
-        if (!(std::abs(pivot) > tolerance * norm[s]) || !std::isfinite(pivot)) {
+        if (!usable_pivot(pivot, norm[s], tolerance)) {
             std::fill_n(w, static_cast<offset_t>(sym.n()) * G, 0.0);
             return {k, 0, pivot, norm[s]};
         }
@@ -191,7 +191,7 @@ FPSCORE_INLINE PivotFailure lanes_factor_rows(const SymbolicLU& sym, index_t fir
     const offset_t* row_ptr = sym.row_ptr().data();
     const offset_t* diag = sym.diag().data();
     const index_t* cols = sym.cols().data();
-    const auto every = [](index_t) { return true; };
+    const auto every = [](index_t) FPSCORE_INLINE_LAMBDA { return true; };
     return lanes_groups<G>(sym, first, last, tolerance, lu, inv_piv, w, schedule,
                            [&](index_t i, index_t g, double* norm, offset_t* p, offset_t* e,
                                offset_t* from) FPSCORE_INLINE_LAMBDA {
@@ -229,7 +229,7 @@ FPSCORE_INLINE void lanes_separator_partial(const SymbolicLU& sym, index_t lo, i
     const index_t* cols = sym.cols().data();
     const index_t n = sym.n();
     const offset_t base = row_ptr[top];
-    const auto mine = [&](index_t c) { return (c >= lo && c < hi) || (with_top && c >= top); };
+    const auto mine = [&](index_t c) FPSCORE_INLINE_LAMBDA { return (c >= lo && c < hi) || (with_top && c >= top); };
     for (index_t i = top; i < n; i += G) {
         const index_t g = std::min<index_t>(G, n - i);
         offset_t p[G], e[G], begin[G];

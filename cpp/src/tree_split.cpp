@@ -22,16 +22,14 @@ TreeSplit split_elimination_tree(const SymbolicLU& sym) {
     if (top < 2) return {};
     // Eliminating with source row k costs about 2 |U(k)|² (|U(k)| target rows, each
     // |U(k)| multiply-adds); a side does it for its own rows and for the separator's.
+    const auto cost = [&](index_t k) {
+        const auto u = static_cast<double>(row_ptr[k + 1] - diag[k] - 1);
+        return u * (2.0 * u + 1.0);
+    };
     std::vector<double> work(static_cast<size_t>(top) + 1, 0.0);  // prefix sums over rows
-    for (index_t k = 0; k < top; ++k) {
-        const auto u = static_cast<double>(row_ptr[k + 1] - diag[k] - 1);
-        work[k + 1] = work[k] + u * (2.0 * u + 1.0);
-    }
+    for (index_t k = 0; k < top; ++k) work[k + 1] = work[k] + cost(k);
     double rest = 0.0;
-    for (index_t k = top; k < n; ++k) {
-        const auto u = static_cast<double>(row_ptr[k + 1] - diag[k] - 1);
-        rest += u * (2.0 * u + 1.0);
-    }
+    for (index_t k = top; k < n; ++k) rest += cost(k);
     // mid splits the sides when no row of [mid, top) has an L entry before mid (the
     // pattern is symmetric, so no row before mid has a U entry in [mid, top) either).
     std::vector<index_t> lowest(static_cast<size_t>(top) + 1, top);  // min L column over rows [k, top)

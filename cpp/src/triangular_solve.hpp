@@ -29,7 +29,7 @@ FPSCORE_INLINE typename LaneOps<L>::V dot_by_entry(Value v, const index_t* cols,
 template <int L>
 FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
                                               offset_t begin, offset_t end) {
-    return dot_by_entry<L>([lu](offset_t p) { return lu + p * L; }, cols, x, begin, end);
+    return dot_by_entry<L>([lu](offset_t p) FPSCORE_INLINE_LAMBDA { return lu + p * L; }, cols, x, begin, end);
 }
 
 // Solves L y = b in place (x = b in elimination order, already permuted; L unit lower),

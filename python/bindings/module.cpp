@@ -45,16 +45,14 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
 
 // Orders and analyses a CSR pattern (the GIL is released while it runs).
 std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const Array<index_t>& indices,
-                                          const std::string& ordering,
-                                          std::optional<std::pair<index_t, index_t>> grid,
-                                          Elimination elimination = Elimination::Automatic, bool packs = false) {
+                                          Ordering kind, std::optional<std::pair<index_t, index_t>> grid,
+                                          Elimination elimination) {
     const auto n = static_cast<index_t>(indptr.size()) - 1;
     if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
     if (indptr.at(n) != indices.size())
         throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
                                     ", len(indices) = " + std::to_string(indices.size()));
     const CsrView view{n, indptr.data(), indices.data()};
-    const Ordering kind = packs ? pack_ordering(parse_ordering(ordering), n) : parse_ordering(ordering);
     std::optional<GridShape> shape;
     if (grid) {
         if (grid->first < 1 || grid->second < 1 || static_cast<long long>(grid->first) * grid->second != n)
@@ -78,8 +76,8 @@ public:
                                         std::to_string(indices.size()) + ", len(data) = " +
                                         std::to_string(data.size()));
         // One matrix is always eliminated row by row: no dense-front plan to build.
-        lu_ = std::make_unique<SparseLU>(analyse(indptr, indices, ordering, grid, Elimination::RowByRow),
-                                         pivot_tolerance, threads);
+        lu_ = std::make_unique<SparseLU>(
+            analyse(indptr, indices, parse_ordering(ordering), grid, Elimination::RowByRow), pivot_tolerance, threads);
         py::gil_scoped_release release;
         lu_->factor(data.data());
     }
@@ -121,8 +119,9 @@ public:
     PyBatchedLU(const Array<offset_t>& indptr, const Array<index_t>& indices, index_t batch,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
                 double pivot_tolerance)
-        : lu_(analyse(indptr, indices, ordering, grid, Elimination::Automatic, true), batch, threads,
-              pivot_tolerance) {}
+        : lu_(analyse(indptr, indices, pack_ordering(parse_ordering(ordering), static_cast<index_t>(indptr.size()) - 1),
+                      grid, Elimination::Automatic),
+              batch, threads, pivot_tolerance) {}
 
     void factor(const Array<double>& data) {
         expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");
