@@ -1,0 +1,1 @@
+"""fpscore experiment: does score embedding make training faster?"""
