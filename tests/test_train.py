@@ -293,7 +293,11 @@ def test_cli_dry_run_and_train_sample_denoise(tmp_path, capsys):
     assert resolved["model"]["image_channels"] == 1 and resolved["model"]["image_size"] == 8
     assert resolved["train"]["steps"] == 3 and not (tmp_path / "run").exists()
     assert main(["train", *common, *sets, "--steps", "2"]) == 0
-    assert main(["train", *common, *sets, "--steps", "4", "--resume", "--scores-zero"]) == 0
+    capsys.readouterr()
+    # flipping the embedding off on resume would mix two experiments in one run: refused, named
+    assert main(["train", *common, *sets, "--steps", "4", "--resume", "--scores-zero"]) == 2
+    assert "data.scores_zero False → True" in capsys.readouterr().err
+    assert main(["train", *common, *sets, "--steps", "4", "--resume"]) == 0
     assert "resuming" in capsys.readouterr().out
     assert (
         main(

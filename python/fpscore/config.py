@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import sys
@@ -116,13 +117,19 @@ class ModelConfig:
 class DataConfig:
     """cache: an `fpscore precompute` folder. Times t ∈ [t_min, T] are drawn "stratified" (each batch
     covers [t_min, T] evenly, one time per stratum, as the paper's code) or "uniform"; each sample uses
-    the embedded image xⁿ of the time bin n nearest to t. scores_zero: the same pipeline with the
-    embedding turned off (x⁰ at every time)."""
+    the embedded image xⁿ of the time bin n nearest to t. strength: s in x⁰ + s·(xⁿ − x⁰), the
+    displacement the score causes scaled (1: the embedding as computed; see `fpscore.training_data`).
+    scores_zero: the same pipeline with the embedding turned off (x⁰ at every time; s = 0)."""
 
     cache: str = ""
     time_sampling: str = "stratified"
     t_min: float = 1e-3
+    strength: float = 1.0
     scores_zero: bool = False
+
+    @property
+    def effective_strength(self) -> float:
+        return 0.0 if self.scores_zero else self.strength
 
 
 @dataclass
@@ -258,6 +265,8 @@ class Config:
                 "need train.lr > 0, train.warmup >= 0, train.grad_clip >= 0 (0: off) and "
                 f"0 <= train.ema_decay < 1; got {t.lr}, {t.warmup}, {t.grad_clip}, {t.ema_decay}"
             )
+        if not math.isfinite(self.data.strength):
+            raise ValueError(f"data.strength must be finite, got {self.data.strength}")
         if not 0.0 <= self.data.t_min < 1.0:
             raise ValueError(f"data.t_min must be in [0, 1), got {self.data.t_min}")
 

@@ -187,3 +187,25 @@ def embed(images: ArrayLike, sol: SolutionLike, sde: SDE, reduce: str = "sum") -
         dt = times[n] - times[n - 1]
         out[n] = out[n - 1] + (sde.drift(out[n - 1], times[n]) - 0.5 * g[n] ** 2 * S[n]) * dt
     return out
+
+
+def drift_factor(sde: SDE, times: ArrayLike) -> NDArray[np.float64]:
+    """aₙ: the factor by which the transport of `embed` scales an image when the score is zero,
+    aₙ = ∏ₖ≤ₙ (1 + f(1, tₖ)Δtₖ) for the linear drifts of fpscore's SDEs (1 for VE and constant g).
+
+    Dividing xⁿ by aₙ takes the drift's own pull out of the embedded image, so that the trainer's
+    α(t) is applied once: with a zero score, xⁿ/aₙ = x⁰ exactly.
+    """
+    t = real_array("times", times)
+    if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0.0):
+        raise ValueError(f"times must be an increasing 1-D array, got shape {t.shape}")
+    one = np.ones(1)
+    factor = np.ones(t.size)
+    for n in range(1, t.size):
+        factor[n] = factor[n - 1] * (1.0 + float(sde.drift(one, t[n])[0]) * (t[n] - t[n - 1]))
+        if not factor[n] > 0.0:
+            raise ValueError(
+                f"the explicit drift step flips the image's sign at t = {t[n]:g} (factor {factor[n]:g}): "
+                "use more time steps"
+            )
+    return factor

@@ -8,14 +8,18 @@ once by reading every item.
 
 Each step draws, from the trainer's own torch.Generator, B times t ∈ [t_min, T] ("stratified": one
 per stratum of [t_min, T] split in B equal parts, as the paper's code does; "uniform"), B image
-indices, then the loss's noise and projections. Sample j uses the embedded image of the time bin
-nearest to tⱼ (x⁰ for all times with `scores_zero`). Adam with linear warm-up, gradient clipping,
-an EMA of the weights, optional mixed precision (off by default).
+indices, then the loss's noise and projections. Sample j is noised from the clean image x̂ⁿ of the
+time bin nearest to tⱼ (`fpscore.training_data`: the drift's own pull removed, the embedding
+strength applied; x⁰ for all times with `scores_zero`). Adam with linear warm-up, gradient
+clipping, an EMA of the weights, optional mixed precision (off by default).
 
 A run folder holds config.toml (the resolved config), metrics.jsonl (one JSON object per logged
-step) and checkpoints/ (see `fpscore.checkpoint`). `Trainer(..., resume=True)` continues from the
-newest checkpoint: model, EMA, optimiser, step and every RNG state, so on the CPU the result is
-bit-identical to an uninterrupted run.
+step, with `train_seconds`: the time spent in training steps, summed over every session of the run)
+and checkpoints/ (see `fpscore.checkpoint`). `Trainer(..., resume=True)` continues from the
+newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state, so on the CPU
+the result is bit-identical to an uninterrupted run. It refuses a checkpoint trained with other
+settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
+the metrics lines written after that checkpoint, so that every step appears once.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._core import __version__
 from ._torch import torch
 from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import Config, SDEConfig
 from .losses import Objective
 from .models import EDMPreconditioned, EpsilonScore, UNet
+from .training_data import TrainingImages
 
 
 class InMemoryDataset(torch.utils.data.Dataset):
@@ -64,37 +70,6 @@ class InMemoryDataset(torch.utils.data.Dataset):
     def __getitem__(self, k: int):
         i, b = divmod(int(k) % len(self), len(self.bins))
         return self.data[i, self.bins[b]], self.bins[b], i
-
-
-class _Locator:
-    """(image, bin) → dataset item, for datasets in the EmbeddedDataset layout or any other."""
-
-    def __init__(self, dataset) -> None:
-        self.dataset = dataset
-        bins = getattr(dataset, "bins", None)
-        if bins is not None:
-            self.bins = [int(b) for b in bins]
-            if len(dataset) % len(self.bins):
-                raise ValueError(
-                    f"a dataset of {len(dataset)} items cannot serve {len(self.bins)} bins per image"
-                )
-            self.n_images = len(dataset) // len(self.bins)
-            pos = {b: j for j, b in enumerate(self.bins)}
-            self._item = lambda i, n: i * len(self.bins) + pos[n]
-        else:  # read every item once
-            table: dict[tuple[int, int], int] = {}
-            for k in range(len(dataset)):
-                _, n, i = dataset[k]
-                table[(int(i), int(n))] = k
-            self.bins = sorted({n for _, n in table})
-            images = sorted({i for i, _ in table})
-            if images != list(range(len(images))) or len(table) != len(images) * len(self.bins):
-                raise ValueError("the dataset must hold every time bin for every image 0..M-1")
-            self.n_images = len(images)
-            self._item = lambda i, n: table[(i, n)]
-
-    def __call__(self, image: int, n: int) -> int:
-        return self._item(image, n)
 
 
 class EMA:
@@ -179,37 +154,50 @@ class Trainer:
     without it the folder must not hold checkpoints yet. The network is initialised after
     torch.manual_seed(train.seed) (dropout draws from torch's global generator, which checkpoints
     save and restore); every other draw comes from the trainer's own generator.
+    model, objective: another network and another loss with the `fpscore.losses.Objective` call
+    signature (the baselines of `fpscore.baselines`); default: the config's U-Net and loss.
     """
 
-    def __init__(self, config: Config, dataset, *, sde=None, times=None, out_dir=None, resume: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        dataset,
+        *,
+        sde=None,
+        times=None,
+        out_dir=None,
+        resume: bool = False,
+        model: torch.nn.Module | None = None,
+        objective: Callable[..., tuple[torch.Tensor, dict[str, float]]] | None = None,
+    ):
         config.validate()
         self.config = copy.deepcopy(config)
         self.dataset = dataset
         self.sde = sde if sde is not None else getattr(dataset, "sde", None) or config.sde.build()
         self.config.sde = SDEConfig.from_sde(self.sde)
         times = times if times is not None else getattr(dataset, "times", None)
-        self.locate = _Locator(dataset)
         if times is None:
-            times = np.linspace(0.0, 1.0, max(self.locate.bins) + 1)
+            bins = getattr(dataset, "bins", None)
+            times = np.linspace(0.0, 1.0, (max(bins) if bins else 1) + 1)
         self.times = np.asarray(times, dtype=np.float64)
         if (
             self.times.ndim != 1
-            or self.times.size < 2
+            or self.times.size < 1
             or np.any(np.diff(self.times) <= 0)
             or self.times[0] != 0
         ):
             raise ValueError(f"times must increase from t₀ = 0, got {self.times}")
-        self.T = float(self.times[-1])
+        if self.times.size < 2 and self.config.data.effective_strength != 0.0:
+            raise ValueError("a single time bin (the images alone) trains only with data.scores_zero")
+        self.T = float(self.times[-1]) if self.times.size > 1 else 1.0
         if not self.config.data.t_min < self.T:
             raise ValueError(f"data.t_min ({self.config.data.t_min}) must be below T = {self.T}")
-        missing = sorted(set(range(len(self.times))) - set(self.locate.bins))
-        if missing and not (self.config.data.scores_zero and 0 in self.locate.bins):
-            raise ValueError(f"the dataset lacks time bins {missing} (it serves {self.locate.bins})")
+        self.images = TrainingImages(dataset, self.times, self.sde, self.config.data.effective_strength)
         self.run_dir = Path(out_dir if out_dir is not None else self.config.train.out)
         tc = self.config.train
         self.device = torch.device(tc.device)
         torch.manual_seed(tc.seed)
-        self.model = build_model(self.config, self.sde).to(self.device)
+        self.model = (model if model is not None else build_model(self.config, self.sde)).to(self.device)
         x0, _, _ = dataset[0]
         expected = (
             self.config.model.image_channels,
@@ -222,7 +210,7 @@ class Trainer:
             )
         self.ema = EMA(self.model, tc.ema_decay)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-        self.objective = Objective(
+        self.objective = objective or Objective(
             self.config.loss.spec,
             weighting=self.config.loss.weighting,
             sw_projections=self.config.loss.sw_projections,
@@ -232,6 +220,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.device.type == "cuda")
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.step = 0
+        self.train_seconds = 0.0  # time spent in train_step, summed over every session of the run
+        self.identity = run_identity(self.config, dataset, self.times, self.objective)
         if resume:
             self.load()
         elif list_checkpoints(self.run_dir):
@@ -250,16 +240,11 @@ class Trainer:
         return lo + (hi - lo) * u
 
     def batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """A training batch (xⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator."""
+        """A training batch (x̂ⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator."""
         b = batch_size or self.config.train.batch_size
         t = self.sample_times(b)
-        images = torch.randint(self.locate.n_images, (b,), generator=self.generator)
-        dt = self.T / (len(self.times) - 1)
-        bins = torch.round(t / dt).long().clamp(0, len(self.times) - 1)
-        if self.config.data.scores_zero:
-            bins = torch.zeros_like(bins)
-        xs = [self.dataset[self.locate(int(i), int(n))][0] for i, n in zip(images, bins, strict=True)]
-        x = torch.stack([torch.as_tensor(v) for v in xs]).to(self.device, torch.float32)
+        images = torch.randint(self.images.n_images, (b,), generator=self.generator)
+        x = self.images(images, t).to(self.device, torch.float32)
         return x, t.to(self.device, torch.float32)
 
     def lr_at(self, step: int) -> float:
@@ -267,6 +252,13 @@ class Trainer:
         return self.config.train.lr * (min(1.0, (step + 1) / w) if w > 0 else 1.0)
 
     def train_step(self) -> dict[str, float]:
+        started = time.perf_counter()
+        metrics = self._optimise()
+        self.train_seconds += time.perf_counter() - started
+        metrics["train_seconds"] = self.train_seconds
+        return metrics
+
+    def _optimise(self) -> dict[str, float]:
         tc = self.config.train
         self.model.train()
         x, t = self.batch()
@@ -319,7 +311,9 @@ class Trainer:
         tc = self.config.train
         total = tc.steps if steps is None else int(steps)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.toml").write_text(self.config.to_toml(), encoding="utf-8")
+        with atomic_write(self.run_dir / "config.toml") as f:
+            f.write(self.config.to_toml().encode())
+        self._drop_metrics_after(self.step)
         metrics: dict[str, float] = {}
         t_start, step_start = time.perf_counter(), self.step
         bar = tqdm(
@@ -359,6 +353,8 @@ class Trainer:
             "rng": _rng_state(self.generator),
             "config": self.config.to_dict(),
             "times": self.times.tolist(),
+            "train_seconds": self.train_seconds,
+            "identity": self.identity,
             "fpscore_version": __version__,
         }
 
@@ -369,6 +365,7 @@ class Trainer:
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         _set_rng_state(self.generator, state["rng"])
 
     def save(self) -> Path:
@@ -377,17 +374,104 @@ class Trainer:
     def load(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Load the newest usable checkpoint of the run folder (or `path`)."""
         state, used = load_checkpoint(self.run_dir, path=path, map_location=self.device)
-        saved = Config.from_dict(state["config"])
-        if saved.model != self.config.model:
+        saved = state.get("identity") or run_identity(
+            Config.from_dict(state["config"]), None, np.asarray(state.get("times", self.times)), None
+        )
+        differences = identity_differences(saved, self.identity)
+        if differences:
             raise CheckpointError(
-                f"{used} holds a different model ({saved.model}) than the config ({self.config.model})"
+                f"cannot resume {self.run_dir} from {used.name}: it was trained with other settings "
+                f"(saved → now): {'; '.join(differences)}. Restore them, or start a new run in another folder"
             )
         self.load_state_dict(state)
         return used
 
+    def _drop_metrics_after(self, step: int) -> None:
+        """Keep metrics.jsonl to the records up to `step`: a resumed run writes each step once."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a crash
+                continue
+            if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+                kept.append(line)
+        if len(kept) != len(lines):
+            with atomic_write(path) as f:
+                f.write("".join(line + "\n" for line in kept).encode())
+
     def score_model(self, ema: bool = True) -> EpsilonScore:
         """The score s(x, t) = −ε̂/λ(t) of the (EMA) network, in eval mode, for the samplers."""
         return EpsilonScore(self.ema.module if ema else self.model, self.sde).eval()
+
+
+# Config entries a resumed run may change: how long it runs and how it reports, not what it trains.
+RESUMABLE_KEYS = frozenset(
+    {
+        "data.cache",
+        "train.steps",
+        "train.progress",
+        "train.out",
+        "train.log_every",
+        "train.checkpoint_every",
+        "train.keep",
+        "train.device",
+    }
+)
+
+
+def _dataset_fingerprint(dataset) -> str | None:
+    """SHA-256 of what the dataset serves: a cache's manifest (parameters and images), or the
+    values of an in-memory dataset; None for other datasets (not compared)."""
+    import hashlib
+
+    manifest = getattr(dataset, "manifest", None)
+    if isinstance(manifest, dict):
+        text = json.dumps({k: manifest.get(k) for k in ("parameters", "data", "times")}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+    data = getattr(dataset, "data", None)
+    if isinstance(data, torch.Tensor):
+        return hashlib.sha256(data.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    return None
+
+
+def run_identity(config: Config, dataset, times: np.ndarray, objective) -> dict[str, Any]:
+    """What a run trains: every config entry outside RESUMABLE_KEYS, the time grid, the data and
+    the loss. Two sessions of one run must agree on all of it."""
+    entries = {
+        f"{section}.{key}": value
+        for section, values in config.to_dict().items()
+        for key, value in values.items()
+        if f"{section}.{key}" not in RESUMABLE_KEYS
+    }
+    return {
+        "config": entries,
+        "times": [float(t) for t in np.asarray(times, dtype=np.float64)],
+        "data": _dataset_fingerprint(dataset),
+        "objective": None if objective is None else repr(objective),
+    }
+
+
+def identity_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Readable differences between two run identities ("key saved → now"); entries either side
+    does not know (None) are not compared."""
+    out = []
+    old_cfg, new_cfg = saved.get("config", {}), now.get("config", {})
+    for key in sorted(set(old_cfg) | set(new_cfg)):
+        if key in old_cfg and key in new_cfg and old_cfg[key] != new_cfg[key]:
+            out.append(f"{key} {old_cfg[key]!r} → {new_cfg[key]!r}")
+    old_t, new_t = saved.get("times"), now.get("times")
+    if old_t is not None and new_t is not None and not np.array_equal(old_t, new_t):
+        grids = f"{len(old_t)} times up to {old_t[-1]:g} → {len(new_t)} up to {new_t[-1]:g}"
+        out.append(f"the time grid ({grids})")
+    for key, what in (("data", "the training data (cache or images)"), ("objective", "the loss")):
+        if saved.get(key) is not None and now.get(key) is not None and saved[key] != now[key]:
+            out.append(f"{what} {saved[key]!r:.40} → {now[key]!r:.40}")
+    return out
 
 
 def load_trained(run_dir: str | os.PathLike[str], *, ema: bool = True, device: str = "cpu", path=None):

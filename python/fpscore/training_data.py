@@ -1,0 +1,114 @@
+"""The clean image behind each training sample (DESIGN §1 step 4): the data side of the trainer.
+
+A sample at time t uses image i's embedded trajectory at the time bin n whose tₙ is nearest to t on
+the dataset's own time grid (any increasing grid, not only a uniform one). From xⁿ it forms
+
+    x̂ⁿ = x⁰ + s·(xⁿ/aₙ − x⁰),
+
+where aₙ = `fpscore.embed.drift_factor` removes the drift's own pull that the embedding already
+applied (VP: xⁿ ≈ α(tₙ)x⁰ with a zero score; the loss multiplies by α(t) itself, once), and s is
+the embedding *strength*: s = 1 is the embedding as computed, s = 0 the control (x⁰ at every time),
+other values scale the displacement the score causes. The loss then noises x̂ⁿ as α(t)·x̂ⁿ + λ(t)·z.
+
+Datasets follow the protocol of `fpscore.train`: items (xⁿ (C, H, W), n, image index), in the layout
+of `fpscore.EmbeddedDataset` when they have `bins`, else indexed by reading every item once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._torch import torch
+from .embed import drift_factor
+
+
+class ItemLocator:
+    """(image, bin) → dataset item, for datasets in the EmbeddedDataset layout or any other."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        bins = getattr(dataset, "bins", None)
+        if bins is not None:
+            self.bins = [int(b) for b in bins]
+            if len(dataset) % len(self.bins):
+                raise ValueError(
+                    f"a dataset of {len(dataset)} items cannot serve {len(self.bins)} bins per image"
+                )
+            self.n_images = len(dataset) // len(self.bins)
+            pos = {b: j for j, b in enumerate(self.bins)}
+            self._item = lambda i, n: i * len(self.bins) + pos[n]
+        else:  # read every item once
+            table: dict[tuple[int, int], int] = {}
+            for k in range(len(dataset)):
+                _, n, i = dataset[k]
+                table[(int(i), int(n))] = k
+            self.bins = sorted({n for _, n in table})
+            images = sorted({i for i, _ in table})
+            if images != list(range(len(images))) or len(table) != len(images) * len(self.bins):
+                raise ValueError("the dataset must hold every time bin for every image 0..M-1")
+            self.n_images = len(images)
+            self._item = lambda i, n: table[(i, n)]
+
+    def __call__(self, image: int, n: int) -> int:
+        return self._item(image, n)
+
+    def image(self, image: int, n: int) -> torch.Tensor:
+        return torch.as_tensor(self.dataset[self._item(image, n)][0])
+
+
+def nearest_bins(times: np.ndarray, t: torch.Tensor) -> torch.Tensor:
+    """For each t, the index n of the grid time tₙ nearest to it (ties to the earlier bin)."""
+    grid = torch.as_tensor(np.asarray(times, dtype=np.float64))
+    t = t.detach().to(torch.float64).cpu()
+    upper = torch.searchsorted(grid, t).clamp(1, len(grid) - 1)
+    lower = upper - 1
+    return torch.where(t - grid[lower] <= grid[upper] - t, lower, upper)
+
+
+class TrainingImages:
+    """x̂ⁿ for (image, t) pairs: see the module docstring.
+
+    dataset: embedded trajectories (the trainer's protocol); times: (N+1,) increasing from 0; sde:
+    the SDE the trajectories were embedded with; strength: s (0: the control, x⁰ at every time).
+    """
+
+    def __init__(self, dataset: Any, times: np.ndarray, sde: Any, strength: float = 1.0) -> None:
+        self.locate = ItemLocator(dataset)
+        self.times = np.asarray(times, dtype=np.float64)
+        self.strength = float(strength)
+        if not np.isfinite(self.strength):
+            raise ValueError(f"the embedding strength must be finite, got {strength}")
+        self.factor = drift_factor(sde, self.times)
+        missing = sorted(set(range(len(self.times))) - set(self.locate.bins))
+        if missing and not (self.strength == 0.0 and 0 in self.locate.bins):
+            raise ValueError(f"the dataset lacks time bins {missing} (it serves {self.locate.bins})")
+
+    @property
+    def n_images(self) -> int:
+        return self.locate.n_images
+
+    def bins(self, t: torch.Tensor) -> torch.Tensor:
+        """The time bin of each t (bin 0 for the control, which never reads xⁿ)."""
+        if self.strength == 0.0:
+            return torch.zeros(t.shape, dtype=torch.long)
+        return nearest_bins(self.times, t)
+
+    def __call__(self, images: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """x̂ⁿ as float32, (B, C, H, W) for B image indices and times."""
+        out = []
+        for i, n in zip(images.tolist(), self.bins(t).tolist(), strict=True):
+            x0 = self.locate.image(i, 0).to(torch.float32)
+            if n == 0:
+                out.append(x0)
+                continue
+            xn = self.locate.image(i, n).to(torch.float32)
+            if self.strength == 1.0 and self.factor[n] == 1.0:
+                out.append(xn)  # the embedded image as stored, bit for bit
+            else:
+                out.append(x0 + self.strength * (xn / float(self.factor[n]) - x0))
+        return torch.stack(out)
+
+
+__all__ = ["ItemLocator", "TrainingImages", "nearest_bins"]
