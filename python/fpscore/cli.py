@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from ._cli_experiment import add_experiment_command
 from ._cli_training import add_training_commands
 
 
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_precompute(sub)
     _add_show(sub)
     add_training_commands(sub)
+    add_experiment_command(sub)
     return parser
 
 
