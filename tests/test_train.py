@@ -1,4 +1,5 @@
-"""The trainer, checkpoints, config, metrics, CLI and demo, on tiny models and 8×8 data (CPU)."""
+"""The trainer, checkpoints, config, metrics and CLI, on tiny models and 8×8 data (CPU); the demo is in
+test_demo.py."""
 
 import json
 import warnings
@@ -327,7 +328,7 @@ def test_cli_dry_run_and_train_sample_denoise(tmp_path, capsys):
     assert "no checkpoints" in capsys.readouterr().err
 
 
-# -- metrics and the demo -----------------------------------------------------------------------------
+# -- metrics -----------------------------------------------------------------------------------------
 
 
 def test_metrics():
@@ -347,15 +348,3 @@ def test_metrics():
     assert image_metrics(a[0] + 5, a[0])["ssim"] < 1  # samples are clipped to [0, 1]
     with pytest.raises(ValueError):
         image_metrics(a, a[:2])
-
-
-def test_demo_smoke(tmp_path):
-    from fpscore.demo import run_demo
-
-    result = run_demo(
-        tmp_path, max_steps=4, eval_every=2, sample_steps=3, n_samples=2, progress=False, log=lambda s: None
-    )
-    assert result.steps == 4 and [c["step"] for c in result.curve] == [2, 4]
-    assert result.png.is_file() and (tmp_path / "summary.txt").is_file()
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["steps"] == 4 and 0 <= summary["final"]["ssim"] <= 1

@@ -156,6 +156,7 @@ def _denoise(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    # a folder the demo did not create raises ValueError before anything runs: main() prints it, exit 2
     result = run_demo(
         args.out,
         image=args.image,
@@ -163,6 +164,7 @@ def _demo(args: argparse.Namespace) -> int:
         target_ssim=args.target_ssim,
         seed=args.seed,
         progress=not args.no_progress,
+        arms=("embed",) if args.no_control else ("embed", "control"),
     )
     print(f"\nwrote {result.png} and {Path(result.out_dir) / 'summary.txt'}")
     return 0
@@ -235,15 +237,24 @@ def add_training_commands(sub: argparse._SubParsersAction) -> None:
 
     m = sub.add_parser(
         "demo",
-        help="the whole pipeline on a bundled photo, on the CPU in a few minutes",
-        description="Pre-compute the score embedding of a scikit-image photo (32x32), train a "
-        "small U-Net until its samples reach the target SSIM, and write demo.png and "
-        "summary.txt to --out.",
+        help="the whole pipeline on a bundled photo, with and without the embedding, on the CPU",
+        description="Pre-compute the score embedding of a scikit-image photo (32x32), then train "
+        "a small U-Net twice with the same seed, config and prior noise: on the embedding, and as "
+        "a control with the embedding off (data.scores_zero), each until its samples reach the "
+        "target SSIM. Writes demo.png (both arms' samples and SSIM curves), summary.txt and "
+        "summary.json to --out. --out must be new, empty, or a folder an earlier demo created "
+        "(marked by a .fpscore-demo file): the demo replaces its own run and cache folders there "
+        "and refuses any other folder.",
     )
-    m.add_argument("--out", default="fpscore-demo", help="output folder (default fpscore-demo)")
+    m.add_argument(
+        "--out",
+        default="fpscore-demo",
+        help="output folder: new, empty or an earlier demo's (default fpscore-demo)",
+    )
     m.add_argument("--image", default="astronaut", choices=["astronaut", "chelsea", "coffee", "rocket"])
-    m.add_argument("--max-steps", type=int, default=1500, help="training step cap (default 1500)")
+    m.add_argument("--max-steps", type=int, default=1500, help="training step cap of each arm (default 1500)")
     m.add_argument("--target-ssim", type=float, default=0.90, help="stop at this mean SSIM (default 0.90)")
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--no-control", action="store_true", help="train the embedding arm only (no control)")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.set_defaults(run=_demo)
