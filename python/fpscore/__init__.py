@@ -39,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from .dataset import EmbeddedDataset
 
         return EmbeddedDataset
+    if name in ("experiment", "baselines"):  # subpackages, imported on first use
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     if name in _TORCH_NAMES:
         import importlib
 

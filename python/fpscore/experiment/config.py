@@ -105,8 +105,9 @@ class ExperimentConfig:
 
     Clock: each arm and seed trains for `budget_seconds` of training time (pre-computation included
     for embedding arms) or `max_steps` steps (0: no cap), and stops early once the mean SSIM of its
-    samples reaches `stop_at` (0: never). Every `eval_every_seconds` of training it samples
-    `n_samples` images from fixed prior noise and records SSIM, PSNR and MSE.
+    samples reaches `stop_at` (0: never). Every `eval_every_seconds` of training (or, when
+    `eval_every_steps` > 0, every so many steps: the same evaluations on a busy or a quiet machine)
+    it samples `n_samples` images from fixed prior noise and records SSIM, PSNR and MSE.
     """
 
     preset: str = "quick"
@@ -121,6 +122,7 @@ class ExperimentConfig:
     budget_seconds: float = 60.0
     max_steps: int = 0
     eval_every_seconds: float = 6.0
+    eval_every_steps: int = 0  # > 0: evaluate every so many steps instead (independent of machine load)
     n_samples: int = 4
     targets: tuple[float, ...] = (0.90, 0.95, 0.98, 0.99)
     stop_at: float = 0.99
@@ -260,6 +262,10 @@ class ExperimentConfig:
             raise ValueError(f"these settings must be > 0: {bad}")
         if self.sigma == 1.0:
             raise ValueError("sigma must differ from 1 (the VE SDE g(t) = σᵗ)")
+        if self.eval_every_steps < 0:
+            raise ValueError(
+                f"eval_every_steps must be >= 0 (0: every eval_every_seconds), got {self.eval_every_steps}"
+            )
         if self.max_steps < 0:
             raise ValueError(f"max_steps must be >= 0 (0: no cap), got {self.max_steps}")
         if not self.targets or any(not 0.0 < t <= 1.0 for t in self.targets):

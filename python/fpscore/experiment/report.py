@@ -228,7 +228,7 @@ def _table_text(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         lines.append(f"- created: {results['created']}")
     lines.append(f"- hardware: {_hardware_line(hardware)}")
     version_parts = [f"fpscore {results['fpscore_version']}"] if results.get("fpscore_version") else []
-    version_parts += [f"{k} {v}" for k, v in versions.items()]
+    version_parts += [f"{k} {v}" for k, v in versions.items() if not (k == "fpscore" and version_parts)]
     lines.append(f"- versions: {', '.join(version_parts) or 'unknown'}")
     lines.append(f"- budget: {_num(config.get('budget_seconds'), '.1f')} s of training per run")
     seeds = config.get("seeds")
@@ -347,9 +347,10 @@ def plot_curves(results: Mapping[str, Any], path: str | Path, *, dpi: int = 120)
     hardware = results.get("hardware") if isinstance(results.get("hardware"), Mapping) else {}
     targets = [float(t) for t in config["targets"]]
 
-    fig = Figure(figsize=(8.0, 5.0), layout="constrained")
+    # left: the whole curve; right: the same curves near the targets, where the arms differ
+    fig = Figure(figsize=(11.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    axes = fig.subplots(1, 2)
     lowest = 0.0
     handles = []
     any_unfinished = False
@@ -361,27 +362,30 @@ def plot_curves(results: Mapping[str, Any], path: str | Path, *, dpi: int = 120)
             ys = [float(p["ssim"]) for p in curve]
             complete = bool(run.get("complete", True))
             any_unfinished |= not complete
-            ax.plot(xs, ys, color=colour, lw=1.0, ls="-" if complete else "--", marker="o", ms=3, alpha=0.85)
+            for ax in axes:
+                ax.plot(
+                    xs, ys, color=colour, lw=1.0, ls="-" if complete else "--", marker="o", ms=3, alpha=0.8
+                )
             finite = [y for y in ys if math.isfinite(y)]
             if finite:
                 lowest = min(lowest, min(finite))
         handles.append(Line2D([], [], color=colour, lw=1.5, marker="o", ms=3, label=name))
     if any_unfinished:
         handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label="unfinished run"))
-    for target in targets:
-        ax.axhline(target, color="0.45", lw=0.8, ls=":", zorder=0)
-        ax.text(
-            1.005, target, f"{target:g}", transform=ax.get_yaxis_transform(), ha="left", va="center",
-            fontsize=8, color="0.3",
-        )  # fmt: skip
-    ax.set_ylim(lowest, 1.0)
-    ax.set_xlim(left=0.0)
-    ax.set_xlabel("training seconds (pre-computation included)")
-    ax.set_ylabel("mean SSIM of the samples")
-    ax.set_title(f"{config.get('scenario', '?')} — {_hardware_line(hardware)}", fontsize=10)
-    ax.grid(True, alpha=0.25)
+    zoom_low = max(lowest, min(targets) - 0.05)
+    for ax, low in zip(axes, (lowest, zoom_low), strict=True):
+        for target in targets:
+            ax.axhline(target, color="0.45", lw=0.8, ls=":", zorder=0)
+        ax.set_ylim(low, 1.0)
+        ax.set_xlim(left=0.0)
+        ax.set_xlabel("training seconds (pre-computation included)")
+        ax.grid(True, alpha=0.25)
+    axes[1].set_yticks(sorted({*targets, 1.0}))
+    axes[0].set_ylabel("mean SSIM of the samples")
+    axes[1].set_title("near the targets (dotted)", fontsize=9)
+    fig.suptitle(f"{config.get('scenario', '?')} — {_hardware_line(hardware)}", fontsize=10)
     if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize=8, title="arm", title_fontsize=8)
+        axes[0].legend(handles=handles, loc="lower right", fontsize=8, title="arm", title_fontsize=8)
     with atomic_write(path, per_process=True) as f:
         fig.savefig(f, format="png", dpi=dpi)
     return path

@@ -322,7 +322,8 @@ class ArmSeed:
         return bool(self.curve) and cfg.stop_at > 0 and self.curve[-1]["ssim"] >= cfg.stop_at
 
     def run(self, on_point: Callable[[], None], progress: bool) -> None:
-        """Train until the budget, the step cap or stop_at; evaluate every eval_every_seconds."""
+        """Train until the budget, the step cap or stop_at; evaluate every eval_every_seconds (or
+        eval_every_steps) and at the end."""
         from tqdm.auto import tqdm
 
         cfg = self.cfg
@@ -343,7 +344,10 @@ class ArmSeed:
             bar.n = round(min(self.clock, cfg.budget_seconds), 1)
             bar.refresh()
             done = self.clock >= cfg.budget_seconds or (cfg.max_steps and trainer.step >= cfg.max_steps)
-            if self.clock < next_eval and not done:
+            due = (
+                trainer.step % cfg.eval_every_steps == 0 if cfg.eval_every_steps else self.clock >= next_eval
+            )
+            if not (due or done):
                 return False
             next_eval = every * (np.floor(self.clock / every) + 1)
             self.curve.append(self.evaluate())
@@ -428,19 +432,15 @@ def run_experiment(
         "arms": (saved or {}).get("arms", {}),
     }
     arms = cfg.parsed_arms()
-    for arm in arms:
-        if arm.kind == "embed":
-            key = embedding_key(cfg, arm)
-            init = arm.options.get("init", cfg.init)
-            results["embeddings"][key] = prepare_embedding(
-                cfg, key, init, images, out, results["embeddings"].get(key)
-            )
-            e = results["embeddings"][key]
-            log(
-                f"embedding {key}: {e['precompute_seconds']:.1f} s; |x^N - x^0| mean "
-                f"{e['mean_abs_displacement']:.3f}, max {e['max_abs_displacement']:.3f}; "
-                f"{100 * e['fraction_outside_unit']:.1f} % of pixels outside [0, 1] at t = 1"
-            )
+    inits = {embedding_key(cfg, a): a.options.get("init", cfg.init) for a in arms if a.kind == "embed"}
+    for key, init in inits.items():
+        known = results["embeddings"].get(key)
+        e = results["embeddings"][key] = prepare_embedding(cfg, key, init, images, out, known)
+        log(
+            f"embedding {key}: {e['precompute_seconds']:.1f} s; |x^N - x^0| mean "
+            f"{e['mean_abs_displacement']:.3f}, max {e['max_abs_displacement']:.3f}; "
+            f"{100 * e['fraction_outside_unit']:.1f} % of pixels outside [0, 1] at t = 1"
+        )
     write_results(out, results)
     for arm in arms:
         entry = results["arms"].setdefault(arm.name, {"kind": arm.kind, "options": arm.options, "runs": []})
