@@ -302,3 +302,13 @@ def test_top_level_not_an_object(tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(ValueError, match=r"results\.json: expected a JSON object"):
         write_report(tmp_path)
+
+
+def test_paired_step_differences_by_seed() -> None:
+    # ddpm reaches 0.9 at steps 100 (seed 0) and 150 (seed 1), never on seed 2; embed at 50, 60, 70
+    paired = summarize_results(results_dict())["arms"]["ddpm"]["targets"][0.9]["paired"]
+    assert paired["n"] == 2
+    assert paired["step_differences"]["mean"] == pytest.approx(70.0)
+    assert paired["step_differences"]["sd"] == pytest.approx(math.sqrt(800.0))
+    assert paired["first"] == {"reference": 3, "tie": 0, "other": 0}
+    assert summarize_results(results_dict())["arms"]["ddpm"]["targets"][0.99]["paired"] is None

@@ -179,7 +179,28 @@ def summarize_results(results: Mapping[str, Any]) -> dict[str, Any]:
                 cell["ratio"] = other["mean"] / ref["mean"]
                 if ref["min"] > 0.0:
                     cell["ratio_range"] = [other["min"] / ref["max"], other["max"] / ref["min"]]
+        for name, arm in arms.items():
+            if name != reference:
+                for target, cell in arm["targets"].items():
+                    cell["paired"] = _paired(arms[reference]["targets"][target], cell)
     return {"reference": reference, "targets": targets, "arms": arms}
+
+
+def _paired(ref: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The same seeds of two arms (same initial network and the same random draws): the differences
+    in steps to the target (other − reference) where both reached it, and which reached it first
+    (a seed reached by one arm only counts for that one)."""
+    ref_steps = {h["seed"]: h["step"] for h in ref["per_seed"]}
+    other_steps = {h["seed"]: h["step"] for h in other["per_seed"]}
+    seeds = sorted(set(ref_steps) | set(other_steps), key=str)
+    if not seeds:
+        return None
+    diffs = [float(other_steps[s] - ref_steps[s]) for s in seeds if s in ref_steps and s in other_steps]
+    first = {"reference": 0, "tie": 0, "other": 0}
+    for s in seeds:
+        a, b = ref_steps.get(s, math.inf), other_steps.get(s, math.inf)
+        first["reference" if a < b else "other" if b < a else "tie"] += 1
+    return {"step_differences": _stats(diffs), "n": len(diffs), "first": first}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,8 +291,9 @@ def _table_text(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
     else:
         ref_text = _md(reference)
         lines += [
-            f"| target | arm | reached | time s (mean ± sd) | steps (mean ± sd) | ratio to {ref_text} |",
-            "|---|---|---|---|---|---|",
+            f"| target | arm | reached | time s (mean ± sd) | steps (mean ± sd) | ratio to {ref_text} "
+            f"| paired steps − {ref_text} | fewer steps: {ref_text}/tie/arm |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         any_pending = False
         for target in summary["targets"]:
@@ -293,15 +315,26 @@ def _table_text(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
                 else:
                     lo, hi = cell["ratio_range"]
                     ratio_text = f"{cell['ratio']:.2f} ({lo:.2f}–{hi:.2f})"
+                paired = cell.get("paired")
+                if name == reference or paired is None:
+                    paired_text = first_text = DASH
+                else:
+                    d = paired["step_differences"]
+                    paired_text = f"{d['mean']:+.0f} ± {d['sd']:.0f} (n = {paired['n']})" if d else DASH
+                    first_text = "{reference}/{tie}/{other}".format(**paired["first"])
                 lines.append(
-                    f"| {target:g} | {_md(name)} | {reached} | {time_text} | {steps_text} | {ratio_text} |"
+                    f"| {target:g} | {_md(name)} | {reached} | {time_text} | {steps_text} | {ratio_text} "
+                    f"| {paired_text} | {first_text} |"
                 )
         lines += [
             "",
             "Time: training seconds at the first evaluation with SSIM ≥ target (pre-computation included), "
             f"over the seeds that reached it. Ratio: mean time of the arm / mean time of {ref_text} "
             f"(> 1: {ref_text} is faster); in brackets min(arm)/max({ref_text}) – max(arm)/min({ref_text}) "
-            "over the seeds.",
+            "over the seeds. Paired: the same seed gives both arms the same initial network and the same "
+            f"random draws; steps to the target of the arm minus those of {ref_text}, over the seeds where "
+            f"both reached it, and on how many seeds {ref_text} reached it first, at the same evaluation, "
+            "or later (a seed reached by one arm only counts for it).",
         ]
         if any_pending:
             lines += ["", "† N leaves out unfinished runs that have not reached this target yet."]
