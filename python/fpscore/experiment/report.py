@@ -133,20 +133,22 @@ def summarize_results(results: Mapping[str, Any]) -> dict[str, Any]:
         per_target: dict[float, Any] = {}
         for target in targets:
             per_seed: list[dict[str, Any]] = []
-            n_run = pending = 0
+            counted: list[Any] = []
+            pending = 0
             for i, run in enumerate(runs):
                 complete = bool(run.get("complete", True))
                 hit = time_to_target(run["curve"], target)
                 if hit is None and not complete:
                     pending += 1
                     continue
-                n_run += 1
+                counted.append(run.get("seed", i))
                 if hit is not None:
                     per_seed.append({"seed": run.get("seed", i), "complete": complete, **hit})
             per_target[target] = {
                 "target": target,
                 "reached": len(per_seed),
-                "seeds": n_run,
+                "seeds": len(counted),
+                "counted_seeds": counted,
                 "unfinished_pending": pending,
                 "seconds": _stats([h["train_seconds"] for h in per_seed]),
                 "steps": _stats([float(h["step"]) for h in per_seed]),
@@ -187,12 +189,13 @@ def summarize_results(results: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _paired(ref: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The same seeds of two arms (same initial network and the same random draws): the differences
-    in steps to the target (other − reference) where both reached it, and which reached it first
-    (a seed reached by one arm only counts for that one)."""
+    """The same seeds of two arms (the same initial network): the differences in steps to the target
+    (other − reference) where both reached it, and which reached it first, over the seeds both arms
+    have finished or reached it on (a seed reached by one arm only counts for that one)."""
     ref_steps = {h["seed"]: h["step"] for h in ref["per_seed"]}
     other_steps = {h["seed"]: h["step"] for h in other["per_seed"]}
-    seeds = sorted(set(ref_steps) | set(other_steps), key=str)
+    both = set(ref["counted_seeds"]) & set(other["counted_seeds"])  # seeds both arms have a say on
+    seeds = sorted(both & (set(ref_steps) | set(other_steps)), key=str)
     if not seeds:
         return None
     diffs = [float(other_steps[s] - ref_steps[s]) for s in seeds if s in ref_steps and s in other_steps]
@@ -331,8 +334,9 @@ def _table_text(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
             "Time: training seconds at the first evaluation with SSIM ≥ target (pre-computation included), "
             f"over the seeds that reached it. Ratio: mean time of the arm / mean time of {ref_text} "
             f"(> 1: {ref_text} is faster); in brackets min(arm)/max({ref_text}) – max(arm)/min({ref_text}) "
-            "over the seeds. Paired: the same seed gives both arms the same initial network and the same "
-            f"random draws; steps to the target of the arm minus those of {ref_text}, over the seeds where "
+            "over the seeds. Paired: the same seed gives both arms the same initial network (and, between "
+            "embedding arms and the control, the same random draws); steps to the target of the arm minus "
+            f"those of {ref_text}, over the seeds where "
             f"both reached it, and on how many seeds {ref_text} reached it first, at the same evaluation, "
             "or later (a seed reached by one arm only counts for it).",
         ]
