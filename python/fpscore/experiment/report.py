@@ -384,6 +384,10 @@ def plot_curves(results: Mapping[str, Any], path: str | Path, *, dpi: int = 120)
     hardware = results.get("hardware") if isinstance(results.get("hardware"), Mapping) else {}
     targets = [float(t) for t in config["targets"]]
 
+    # evaluations scheduled by steps are drawn against steps: the seconds of a busy machine would blur them
+    by_steps = bool(config.get("eval_every_steps"))
+    x_key = "step" if by_steps else "train_seconds"
+    x_label = "training steps" if by_steps else "training seconds (pre-computation included)"
     # left: the whole curve; right: the same curves near the targets, where the arms differ
     fig = Figure(figsize=(11.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -395,7 +399,7 @@ def plot_curves(results: Mapping[str, Any], path: str | Path, *, dpi: int = 120)
         colour = PALETTE[k % len(PALETTE)]
         for run in arm["runs"]:
             curve = run["curve"]
-            xs = [float(p["train_seconds"]) for p in curve]
+            xs = [float(p[x_key]) for p in curve]
             ys = [float(p["ssim"]) for p in curve]
             complete = bool(run.get("complete", True))
             any_unfinished |= not complete
@@ -415,7 +419,7 @@ def plot_curves(results: Mapping[str, Any], path: str | Path, *, dpi: int = 120)
             ax.axhline(target, color="0.45", lw=0.8, ls=":", zorder=0)
         ax.set_ylim(low, 1.0)
         ax.set_xlim(left=0.0)
-        ax.set_xlabel("training seconds (pre-computation included)")
+        ax.set_xlabel(x_label)
         ax.grid(True, alpha=0.25)
     axes[1].set_yticks(sorted({*targets, 1.0}))
     axes[0].set_ylabel("mean SSIM of the samples")
