@@ -318,6 +318,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 8e-5,
         "warmup": 0,
         "grad_clip": 0.0,
+        "ema_decay": 0.0,  # no EMA
+        "time_embedding": "linear",
         "budget_seconds": 300.0,
         "eval_every_seconds": 5.0,
         "sample_steps": 100,
@@ -335,6 +337,7 @@ PAPER_SCENARIOS: dict[str, dict[str, Any]] = {
         "budget_seconds": 900.0,
     },
     "three32-conditional": {
+        "time_embedding": "fourier",
         "sigma": 2.0,
         "fp_steps": 10,
         "lr": 1e-4,
