@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from fpscore.config import Config
-
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
+
+from tiny import tiny_config  # noqa: E402
 
 from fpscore.baselines import (  # noqa: E402
     DDPMObjective,
@@ -304,22 +304,6 @@ def test_objectives_draw_only_from_the_generator(schedule):
 
 # -- through the trainer ------------------------------------------------------------------------------
 
-TINY = [
-    "model.image_channels=1",
-    "model.image_size=8",
-    "model.channels=8",
-    "model.channel_mult=[1, 2]",
-    "model.num_res_blocks=1",
-    "model.attn_resolutions=[4]",
-    "model.dropout=0.0",
-    "train.batch_size=8",
-    "train.lr=2e-3",
-    "train.warmup=2",
-    "train.progress=false",
-    "train.log_every=1",
-    "data.scores_zero=true",
-]
-
 
 def tiny_unet(time_scale=1000.0):
     return UNet(1, 8, 8, (1, 2), 1, (4,), 0.0, "fourier", time_scale)
@@ -338,7 +322,7 @@ def test_short_training_runs(tmp_path, schedule):
     for name, (model, objective) in arms.items():
         before = {k: v.clone() for k, v in model.state_dict().items()}
         trainer = Trainer(
-            Config().override(TINY),
+            tiny_config("model.dropout=0.0", "data.scores_zero=true"),
             dataset,
             times=[0.0, 1.0],
             out_dir=tmp_path / name,

@@ -14,6 +14,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("ot")
 pytestmark = pytest.mark.torch
 
+from tiny import TINY, tiny_config  # noqa: E402
+
 from fpscore.checkpoint import (  # noqa: E402
     CheckpointError,
     CheckpointWarning,
@@ -24,25 +26,6 @@ from fpscore.losses import Objective  # noqa: E402
 from fpscore.metrics import best_matches, image_metrics, summarize  # noqa: E402
 from fpscore.models import EDMPreconditioned, UNet  # noqa: E402
 from fpscore.train import InMemoryDataset, Trainer, load_trained  # noqa: E402
-
-TINY = [
-    "model.image_channels=1",
-    "model.image_size=8",
-    "model.channels=8",
-    "model.channel_mult=[1, 2]",
-    "model.num_res_blocks=1",
-    "model.attn_resolutions=[4]",
-    "model.dropout=0.1",
-    "train.batch_size=8",
-    "train.lr=2e-3",
-    "train.warmup=2",
-    "train.progress=false",
-    "train.log_every=1",
-]
-
-
-def tiny_config(*extra):
-    return Config().override([*TINY, *extra])
 
 
 def trajectories(n_images=3, n_bins=11, seed=0):

@@ -9,34 +9,20 @@ import numpy as np
 import pytest
 
 import fpscore
-from fpscore.config import Config
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
+
+from tiny import tiny_config  # noqa: E402
 
 from fpscore.checkpoint import CheckpointError  # noqa: E402
 from fpscore.losses import perturb  # noqa: E402
 from fpscore.train import InMemoryDataset, Trainer  # noqa: E402
 from fpscore.training_data import nearest_bins  # noqa: E402
 
-TINY = [
-    "model.image_channels=1",
-    "model.image_size=8",
-    "model.channels=8",
-    "model.channel_mult=[1, 2]",
-    "model.num_res_blocks=1",
-    "model.attn_resolutions=[4]",
-    "model.dropout=0.0",
-    "train.batch_size=8",
-    "train.lr=2e-3",
-    "train.warmup=2",
-    "train.progress=false",
-    "train.log_every=1",
-]
-
 
 def tiny(*extra):
-    return Config().override([*TINY, *extra])
+    return tiny_config("model.dropout=0.0", *extra)
 
 
 def images(n=2, seed=0):
