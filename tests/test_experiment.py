@@ -216,3 +216,17 @@ def test_an_interrupted_experiment_resumes_the_arm_it_was_in(tmp_path, monkeypat
     control = results["arms"]["control"]["runs"][0]["curve"]
     assert control[0] == kept[0] and len(control) >= 2
     _consistent(results, out)
+
+
+def test_evaluation_by_steps_is_independent_of_the_clock(tmp_path):
+    cfg = build_config(
+        "smoke", overrides=["budget_seconds=1000", "max_steps=6", "eval_every_steps=2", "stop_at=0"]
+    )
+    results = run_experiment(cfg, tmp_path / "run", log=quiet)
+    for arm in results["arms"].values():
+        assert [p["step"] for p in arm["runs"][0]["curve"]] == [2, 4, 6]
+    # the same steps, seeds and draws give the same curves: steps do not depend on the machine's load
+    again = run_experiment(cfg, tmp_path / "again", log=quiet)
+    for name, arm in results["arms"].items():
+        first = [p["ssim"] for p in arm["runs"][0]["curve"]]
+        assert first == [p["ssim"] for p in again["arms"][name]["runs"][0]["curve"]]
