@@ -79,7 +79,7 @@ def _png_grid(images: np.ndarray, path: Path, scale: int = 4, cols: int = 8) -> 
 
 def _sample(args: argparse.Namespace) -> int:
     from ._torch import torch
-    from .samplers import SAMPLERS, tweedie, uniform_times
+    from .samplers import SAMPLERS, generate, uniform_times
     from .train import load_trained
 
     model, sde, times, cfg = load_trained(args.run_dir, ema=not args.no_ema)
@@ -87,15 +87,11 @@ def _sample(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     shape = (args.n, cfg.model.image_channels, cfg.model.image_size, cfg.model.image_size)
     x = sde.prior_sample(shape, gen, T=T)
-    x = SAMPLERS[args.sampler](
-        model,
-        sde,
-        x,
-        uniform_times(args.sample_steps, T, args.t_end),
-        generator=gen,
-        progress=not args.no_progress,
+    times = uniform_times(args.sample_steps, T, args.t_end)
+    x = generate(
+        model, sde, x, times, sampler=SAMPLERS[args.sampler], generator=gen, progress=not args.no_progress
     )
-    x = tweedie(model, sde, x, args.t_end).clamp(0.0, 1.0).numpy()
+    x = x.clamp(0.0, 1.0).numpy()
     out = _png_grid(x, Path(args.out))
     if args.npy:
         np.save(args.npy, x)

@@ -387,59 +387,52 @@ def _train_arm(
     final samples, (step, first sample, SSIM) snapshots over training and the parameter count."""
     from ._torch import torch
     from .metrics import summarize
-    from .samplers import ddpm_ancestral, tweedie, uniform_times
+    from .samplers import generate, uniform_times
     from .train import Trainer
 
     trainer = Trainer(config, dataset, out_dir=run_dir)
-    t_end = config.data.t_min
-    times = uniform_times(sample_steps, trainer.T, t_end)
+    times = uniform_times(sample_steps, trainer.T, config.data.t_min)
 
     def sample() -> np.ndarray:
-        model = trainer.score_model(ema=True)
-        x = ddpm_ancestral(
-            model, trainer.sde, prior.clone(), times, generator=torch.Generator().manual_seed(seed + 2)
-        )
-        return tweedie(model, trainer.sde, x, t_end).clamp(0.0, 1.0).cpu().numpy()
+        gen = torch.Generator().manual_seed(seed + 2)
+        x = generate(trainer.score_model(ema=True), trainer.sde, prior.clone(), times, generator=gen)
+        return x.clamp(0.0, 1.0).cpu().numpy()
 
     curve: list[dict[str, float]] = []
     snapshots: list[tuple[int, np.ndarray, float]] = []
     last: dict[str, Any] = {}
-    # Training time is what passes between callbacks (the train steps, with the trainer's logging and
-    # checkpoints); the sampling inside the callback is counted apart, so that the arms compare by
-    # training cost however often the SSIM is measured.
-    clock = {"train": 0.0, "eval": 0.0, "mark": 0.0}
+    # The trainer counts its own training time (train_seconds); the sampling for the SSIM curve is
+    # timed apart, so that the arms compare by training cost however often the SSIM is measured.
+    eval_seconds = 0.0
 
     def evaluate(tr, metrics) -> bool:
-        now = time.perf_counter()
-        clock["train"] += now - clock["mark"]
-        try:
-            if tr.step % eval_every and tr.step < max_steps:
-                return False
-            samples = sample()
-            scores = summarize(samples, [reference])
-            curve.append(
-                {
-                    "step": tr.step,
-                    "ssim": scores["ssim"],
-                    "ssim_best": scores["ssim_best"],
-                    "psnr": scores["psnr"],
-                    "loss": metrics["loss"],
-                    "train_seconds": clock["train"],
-                    "seconds": time.perf_counter() - t_train,
-                }
-            )
-            snapshots.append((tr.step, samples[0], scores["ssim"]))
-            last.update(step=tr.step, samples=samples, scores=scores)
-            log(
-                f"      step {tr.step:5d}  loss {metrics['loss']:.4f}  SSIM {scores['ssim']:.3f} "
-                f"(best {scores['ssim_best']:.3f})  training {clock['train']:.0f} s"
-            )
-            return scores["ssim"] >= target_ssim
-        finally:
-            clock["mark"] = time.perf_counter()
-            clock["eval"] += clock["mark"] - now
+        nonlocal eval_seconds
+        if tr.step % eval_every and tr.step < max_steps:
+            return False
+        started = time.perf_counter()
+        samples = sample()
+        scores = summarize(samples, [reference])
+        curve.append(
+            {
+                "step": tr.step,
+                "ssim": scores["ssim"],
+                "ssim_best": scores["ssim_best"],
+                "psnr": scores["psnr"],
+                "loss": metrics["loss"],
+                "train_seconds": tr.train_seconds,
+                "seconds": time.perf_counter() - t_train,
+            }
+        )
+        snapshots.append((tr.step, samples[0], scores["ssim"]))
+        last.update(step=tr.step, samples=samples, scores=scores)
+        log(
+            f"      step {tr.step:5d}  loss {metrics['loss']:.4f}  SSIM {scores['ssim']:.3f} "
+            f"(best {scores['ssim_best']:.3f})  training {tr.train_seconds:.0f} s"
+        )
+        eval_seconds += time.perf_counter() - started
+        return scores["ssim"] >= target_ssim
 
-    t_train = clock["mark"] = time.perf_counter()
+    t_train = time.perf_counter()
     trainer.train(max_steps, callback=evaluate)
     if last.get("step") != trainer.step:  # no evaluation at the last step (max_steps already reached)
         last.update(step=trainer.step, samples=sample())
@@ -454,8 +447,8 @@ def _train_arm(
         best_ssim=scores["ssim_best"],
         final_psnr=scores["psnr"],
         reached_target=scores["ssim"] >= target_ssim,
-        train_seconds=clock["train"],
-        eval_seconds=clock["eval"],
+        train_seconds=trainer.train_seconds,
+        eval_seconds=eval_seconds,
         steps_to_target=None if hit is None else int(hit["step"]),
         seconds_to_target=None if hit is None else hit["train_seconds"],
         curve=curve,

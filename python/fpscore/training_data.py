@@ -58,9 +58,9 @@ class ItemLocator:
         return torch.as_tensor(self.dataset[self._item(image, n)][0])
 
 
-def nearest_bins(times: np.ndarray, t: torch.Tensor) -> torch.Tensor:
+def nearest_bins(times: np.ndarray | torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """For each t, the index n of the grid time tₙ nearest to it (ties to the earlier bin)."""
-    grid = torch.as_tensor(np.asarray(times, dtype=np.float64))
+    grid = torch.as_tensor(times, dtype=torch.float64)
     t = t.detach().to(torch.float64).cpu()
     upper = torch.searchsorted(grid, t).clamp(1, len(grid) - 1)
     lower = upper - 1
@@ -81,6 +81,7 @@ class TrainingImages:
         if not np.isfinite(self.strength):
             raise ValueError(f"the embedding strength must be finite, got {strength}")
         self.factor = drift_factor(sde, self.times)
+        self._grid = torch.as_tensor(self.times)
         missing = sorted(set(range(len(self.times))) - set(self.locate.bins))
         if missing and not (self.strength == 0.0 and 0 in self.locate.bins):
             raise ValueError(f"the dataset lacks time bins {missing} (it serves {self.locate.bins})")
@@ -93,21 +94,17 @@ class TrainingImages:
         """The time bin of each t (bin 0 for the control, which never reads xⁿ)."""
         if self.strength == 0.0:
             return torch.zeros(t.shape, dtype=torch.long)
-        return nearest_bins(self.times, t)
+        return nearest_bins(self._grid, t)
 
     def __call__(self, images: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """x̂ⁿ as float32, (B, C, H, W) for B image indices and times."""
         out = []
         for i, n in zip(images.tolist(), self.bins(t).tolist(), strict=True):
-            x0 = self.locate.image(i, 0).to(torch.float32)
-            if n == 0:
-                out.append(x0)
-                continue
-            xn = self.locate.image(i, n).to(torch.float32)
-            if self.strength == 1.0 and self.factor[n] == 1.0:
-                out.append(xn)  # the embedded image as stored, bit for bit
-            else:
-                out.append(x0 + self.strength * (xn / float(self.factor[n]) - x0))
+            x = self.locate.image(i, n).to(torch.float32)
+            if n > 0 and (self.strength != 1.0 or self.factor[n] != 1.0):  # else xⁿ as stored, bit for bit
+                x0 = self.locate.image(i, 0).to(torch.float32)
+                x = x0 + self.strength * (x / float(self.factor[n]) - x0)
+            out.append(x)
         return torch.stack(out)
 
 

@@ -200,9 +200,11 @@ class ArmSeed:
 
             torch.manual_seed(seed)  # the same initial network as the other arms of this seed
             net = build_model(tconf, sde)
-            self.schedule = DDPMSchedule()
-            model = net if arm.kind == "ddpm" else EDMDenoiser(net)
-            objective = DDPMObjective(self.schedule) if arm.kind == "ddpm" else EDMObjective()
+            if arm.kind == "ddpm":
+                self.schedule = DDPMSchedule()
+                model, objective = net, DDPMObjective(self.schedule)
+            else:
+                model, objective = EDMDenoiser(net), EDMObjective()
             times = np.array([0.0, 1.0])
         resume = (self.run_dir / "checkpoints").is_dir() and any((self.run_dir / "checkpoints").iterdir())
         self.trainer = Trainer(
@@ -220,11 +222,10 @@ class ArmSeed:
         # fixed prior noise per seed, shared by every arm (each maps it to its own prior)
         g = torch.Generator().manual_seed(10_000 + seed)
         self.noise = torch.randn((cfg.n_samples, *images.shape[1:]), generator=g)
-        picks = torch.arange(cfg.n_samples) % len(images)
-        self.references = [images[int(k)] for k in range(len(images))]
+        self.references = list(images)
         self.conditional_sigma = (1.0 - cfg.weight) / cfg.weight if cfg.weight > 0 else None
-        if self.conditional_sigma is not None:
-            clean = torch.as_tensor(images, dtype=torch.float32)[picks]
+        if self.conditional_sigma is not None:  # sample j starts from image j mod N, noised
+            clean = torch.as_tensor(images, dtype=torch.float32)[torch.arange(cfg.n_samples) % len(images)]
             self.noisy = clean + self.conditional_sigma * self.noise
 
     @property
@@ -251,7 +252,7 @@ class ArmSeed:
     def sample(self) -> np.ndarray:
         """Samples of the EMA network from the fixed noise (or the fixed noisy images), in [0, 1]."""
         from .._torch import torch
-        from ..samplers import ddpm_ancestral, denoise, tweedie, uniform_times
+        from ..samplers import ddpm_ancestral, denoise, generate, uniform_times
 
         gen = torch.Generator().manual_seed(20_000 + self.seed)
         kind, tr, cond = self.arm.kind, self.trainer, self.conditional_sigma
@@ -269,12 +270,8 @@ class ArmSeed:
                     generator=gen,
                 )
             else:
-                t_end = tr.config.data.t_min
-                x = tr.sde.prior_std(tr.T) * self.noise
-                x = ddpm_ancestral(
-                    score, tr.sde, x, uniform_times(self.cfg.sample_steps, tr.T, t_end), generator=gen
-                )
-                x = tweedie(score, tr.sde, x, t_end)
+                times = uniform_times(self.cfg.sample_steps, tr.T, tr.config.data.t_min)
+                x = generate(score, tr.sde, tr.sde.prior_std(tr.T) * self.noise, times, generator=gen)
         elif kind == "ddpm":
             from ..baselines import ddim_sample, ddpm_sample, ddpm_start
 
@@ -315,11 +312,14 @@ class ArmSeed:
         with atomic_write(self.run_dir / "curve.json") as f:
             f.write(json.dumps(self.curve).encode())
 
-    def finished(self) -> bool:
+    def budget_spent(self) -> bool:
         cfg = self.cfg
-        if self.clock >= cfg.budget_seconds or (cfg.max_steps and self.trainer.step >= cfg.max_steps):
-            return True
-        return bool(self.curve) and cfg.stop_at > 0 and self.curve[-1]["ssim"] >= cfg.stop_at
+        return self.clock >= cfg.budget_seconds or bool(cfg.max_steps and self.trainer.step >= cfg.max_steps)
+
+    def finished(self) -> bool:
+        """The budget is spent or the last evaluation reached stop_at."""
+        stop_at = self.cfg.stop_at
+        return self.budget_spent() or bool(self.curve and stop_at > 0 and self.curve[-1]["ssim"] >= stop_at)
 
     def run(self, on_point: Callable[[], None], progress: bool) -> None:
         """Train until the budget, the step cap or stop_at; evaluate every eval_every_seconds (or
@@ -343,11 +343,10 @@ class ArmSeed:
             nonlocal next_eval
             bar.n = round(min(self.clock, cfg.budget_seconds), 1)
             bar.refresh()
-            done = self.clock >= cfg.budget_seconds or (cfg.max_steps and trainer.step >= cfg.max_steps)
             due = (
                 trainer.step % cfg.eval_every_steps == 0 if cfg.eval_every_steps else self.clock >= next_eval
             )
-            if not (due or done):
+            if not (due or self.budget_spent()):
                 return False
             next_eval = every * (np.floor(self.clock / every) + 1)
             self.curve.append(self.evaluate())
@@ -403,7 +402,6 @@ def run_experiment(
 ) -> dict[str, Any]:
     """Run (or resume) the experiment `cfg` in the folder `out`; returns the results (see the module
     docstring) after writing results.json, table.md and curves.png."""
-    from .._torch import torch
     from .report import write_report
 
     log = log or print
@@ -420,14 +418,14 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "config.toml") as f:
         f.write(cfg.to_toml().encode())
-    torch.set_num_threads(torch.get_num_threads())  # fixed for the whole run
+    found = versions()
     results: dict[str, Any] = {
-        "fpscore_version": versions()["fpscore"],
+        "fpscore_version": found["fpscore"],
         "created": (saved or {}).get("created", datetime.now(timezone.utc).isoformat(timespec="seconds")),
         "config": cfg.to_dict(),
         "derived": {"image_size": cfg.image_size, "condition_weight": cfg.weight, "images": len(images)},
         "hardware": hardware(),
-        "versions": versions(),
+        "versions": found,
         "embeddings": (saved or {}).get("embeddings", {}),
         "arms": (saved or {}).get("arms", {}),
     }

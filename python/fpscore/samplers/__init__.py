@@ -3,6 +3,7 @@ progress=False) -> x` that integrate from times[0] down to times[-1]; `model` is
 
 from ._common import tweedie, uniform_times
 from .denoise import denoise, estimate_noise, noise_to_time
+from .generate import generate
 from .ode import euler_ode, heun_ode, rk45_ode
 from .stochastic import ddpm_ancestral, euler_maruyama
 
@@ -21,6 +22,7 @@ __all__ = [
     "estimate_noise",
     "euler_maruyama",
     "euler_ode",
+    "generate",
     "heun_ode",
     "noise_to_time",
     "rk45_ode",
