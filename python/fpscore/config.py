@@ -212,19 +212,12 @@ class Config:
             raise ValueError(
                 f"config keys look like section.key with section in {', '.join(sections)}; got {key!r}"
             )
-        obj = sections[section]
-        hints = typing.get_type_hints(type(obj))
-        if name not in hints:
-            raise ValueError(f"unknown config key {key!r}; {section} has {', '.join(hints)}")
-        setattr(obj, name, _convert(value, hints[name], key))
+        set_field(sections[section], name, value, key=key, noun="config key", listing=f"{section} has")
 
     def override(self, assignments: list[str]) -> Config:
         """Apply "section.key=value" strings (values in TOML syntax; bare words are strings)."""
-        for text in assignments:
-            key, sep, raw = text.partition("=")
-            if not sep:
-                raise ValueError(f"--set expects section.key=value, got {text!r}")
-            self.set(key.strip(), _parse_value(raw.strip()))
+        for key, value in parse_assignments(assignments, "section.key=value"):
+            self.set(key, value)
         self.validate()
         return self
 
@@ -269,6 +262,26 @@ class Config:
             raise ValueError(f"data.strength must be finite, got {self.data.strength}")
         if not 0.0 <= self.data.t_min < 1.0:
             raise ValueError(f"data.t_min must be in [0, 1), got {self.data.t_min}")
+
+
+def set_field(obj: Any, name: str, value: Any, *, key: str, noun: str, listing: str) -> None:
+    """Set the dataclass field `name` of obj to value, converted to the field's type; an unknown
+    field is "unknown {noun} {key}; {listing} {the fields}"."""
+    hints = typing.get_type_hints(type(obj))
+    if name not in hints:
+        raise ValueError(f"unknown {noun} {key!r}; {listing} {', '.join(hints)}")
+    setattr(obj, name, _convert(value, hints[name], key))
+
+
+def parse_assignments(assignments: list[str], form: str = "key=value") -> list[tuple[str, Any]]:
+    """["a.b=3", "c=[1, 2]"] → [("a.b", 3), ("c", [1, 2])]: values in TOML syntax, bare words strings."""
+    out = []
+    for text in assignments:
+        key, sep, raw = text.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects {form}, got {text!r}")
+        out.append((key.strip(), _parse_value(raw.strip())))
+    return out
 
 
 def _sections(cfg: Config) -> dict[str, Any]:

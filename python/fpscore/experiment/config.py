@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import _convert, _parse_value, _toml, parse_loss
+from ..config import _parse_value, _toml, parse_assignments, parse_loss, set_field
 
 ARM_KINDS = ("embed", "control", "ddpm", "edm")
 ARM_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -189,19 +189,11 @@ class ExperimentConfig:
         return cfg
 
     def set(self, key: str, value: Any) -> None:
-        hints = {f.name: f.type for f in dataclasses.fields(self)}
-        if key not in hints:
-            raise ValueError(f"unknown experiment setting {key!r}; settings: {', '.join(hints)}")
-        import typing
-
-        setattr(self, key, _convert(value, typing.get_type_hints(type(self))[key], key))
+        set_field(self, key, value, key=key, noun="experiment setting", listing="settings:")
 
     def override(self, assignments: list[str]) -> ExperimentConfig:
-        for text in assignments:
-            key, sep, raw = text.partition("=")
-            if not sep:
-                raise ValueError(f"--set expects key=value, got {text!r}")
-            self.set(key.strip(), _parse_value(raw.strip()))
+        for key, value in parse_assignments(assignments):
+            self.set(key, value)
         return self
 
     def to_toml(self) -> str:
