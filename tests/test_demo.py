@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fpscore.cli import main
-from fpscore.demo import MARKER, ArmResult, compare_arms, prepare_demo_folder, run_demo
+from fpscore.evaluation.demo import MARKER, ArmResult, compare_arms, prepare_demo_folder, run_demo
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:

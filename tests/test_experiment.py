@@ -8,14 +8,14 @@ import re
 import numpy as np
 import pytest
 
-from fpscore.experiment import build_config, parse_arm, time_to_target
-from fpscore.experiment.config import ExperimentConfig
+from fpscore.evaluation.experiment import build_config, parse_arm, time_to_target
+from fpscore.evaluation.experiment.config import ExperimentConfig
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("ot")
 pytestmark = pytest.mark.torch
 
-from fpscore.experiment.runner import check, run_experiment  # noqa: E402
+from fpscore.evaluation.experiment.runner import check, run_experiment  # noqa: E402
 
 
 def quiet(*lines):
@@ -146,7 +146,7 @@ def test_smoke_preset_writes_consistent_files(tmp_path):
     assert results["arms"]["control"]["runs"][0]["precompute_seconds"] == 0
     assert control_curve[0]["train_seconds"] < embed_curve[0]["train_seconds"] + 60
     # the table reports what the curves say
-    from fpscore.experiment.report import summarize_results
+    from fpscore.evaluation.experiment.report import summarize_results
 
     low = min(p["ssim"] for p in embed_curve)
     hit = time_to_target(embed_curve, low)
@@ -181,7 +181,7 @@ def test_baseline_arms_and_the_conditional_start(tmp_path):
 
 
 def test_an_interrupted_experiment_resumes_the_arm_it_was_in(tmp_path, monkeypatch):
-    from fpscore.experiment import runner
+    from fpscore.evaluation.experiment import runner
 
     cfg = build_config("smoke", overrides=["budget_seconds=6", "eval_every_seconds=1"])
     out = tmp_path / "run"

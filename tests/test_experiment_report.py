@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from fpscore.experiment.report import (
+from fpscore.evaluation.experiment.report import (
     plot_curves,
     summarize_results,
     time_to_target,
@@ -237,7 +237,7 @@ def test_write_report(tmp_path: Path) -> None:
 def test_report_module_does_not_import_torch() -> None:
     import ast
 
-    import fpscore.experiment.report as report
+    import fpscore.evaluation.experiment.report as report
 
     tree = ast.parse(Path(report.__file__).read_text(encoding="utf-8"))
     names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]

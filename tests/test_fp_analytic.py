@@ -13,7 +13,7 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 
 import fpscore
-from fpscore.analytic import gaussian_mixture_log_density, ou_gaussian_moments
+from fpscore.numerics.analytic import gaussian_mixture_log_density, ou_gaussian_moments
 
 MIX_MEANS = [(-0.7, -0.3), (0.8, 0.5)]
 MIX_VARIANCES = [0.35, 0.5]

@@ -8,8 +8,8 @@ torch = pytest.importorskip("torch")
 ot = pytest.importorskip("ot")
 pytestmark = pytest.mark.torch
 
-from fpscore.config import parse_loss  # noqa: E402
-from fpscore.losses import (  # noqa: E402
+from fpscore.training.config import parse_loss  # noqa: E402
+from fpscore.training.losses import (  # noqa: E402
     Objective,
     dsm_loss,
     perturb,

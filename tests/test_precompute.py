@@ -29,7 +29,7 @@ def _shard_bytes(cache: Path) -> dict[str, bytes]:
 
 
 def test_cache_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = importlib.import_module("fpscore.precompute")
+    module = importlib.import_module("fpscore.embedding.precompute")
     calls: list[tuple[int, ...]] = []
 
     def counting_solve(m0: np.ndarray, *args: object, **kwargs: object) -> fpscore.FPSolution:
@@ -93,7 +93,7 @@ _CHILD = textwrap.dedent(
     import numpy as np
     import fpscore
 
-    module = importlib.import_module("fpscore.precompute")
+    module = importlib.import_module("fpscore.embedding.precompute")
     solve = module.solve_log_density
 
     def slow_solve(*args, **kwargs):  # the same solve, slowed down so the parent can kill mid-run

@@ -12,7 +12,7 @@ import fpscore
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from fpscore import samplers as S  # noqa: E402
+from fpscore import sampling as S  # noqa: E402
 
 MU, S_DATA = 0.7, 0.3
 N_SAMPLES, DIM = 20000, 4

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fpscore
-from fpscore.config import Config, load_config
+from fpscore.training.config import Config, load_config
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("ot")
@@ -16,16 +16,16 @@ pytestmark = pytest.mark.torch
 
 from tiny import TINY, tiny_config  # noqa: E402
 
-from fpscore.checkpoint import (  # noqa: E402
+from fpscore.evaluation.metrics import best_matches, image_metrics, summarize  # noqa: E402
+from fpscore.training.checkpoint import (  # noqa: E402
     CheckpointError,
     CheckpointWarning,
     list_checkpoints,
     load_checkpoint,
 )
-from fpscore.losses import Objective  # noqa: E402
-from fpscore.metrics import best_matches, image_metrics, summarize  # noqa: E402
-from fpscore.models import EDMPreconditioned, UNet  # noqa: E402
-from fpscore.train import InMemoryDataset, Trainer, load_trained  # noqa: E402
+from fpscore.training.losses import Objective  # noqa: E402
+from fpscore.training.models import EDMPreconditioned, UNet  # noqa: E402
+from fpscore.training.trainer import InMemoryDataset, Trainer, load_trained  # noqa: E402
 
 
 def trajectories(n_images=3, n_bins=11, seed=0):

@@ -1,6 +1,6 @@
 """The tiny training config the trainer tests share: one channel, 8×8 images, a two-level U-Net."""
 
-from fpscore.config import Config
+from fpscore.training.config import Config
 
 TINY = [
     "model.image_channels=1",

@@ -10,42 +10,47 @@ from typing import Any
 from . import data
 from ._core import ConvergenceError, SingularMatrixError
 from ._core import __version__ as __version__
-from .config import Config, load_config
-from .embed import embed, initial_log_density
-from .grid import grid_coordinates, padded_coordinates
-from .precompute import EmbeddingCache, PrecomputeSummary, open_cache, precompute
+from .embedding.precompute import EmbeddingCache, PrecomputeSummary, open_cache, precompute
+from .embedding.show import show_cache
+from .embedding.transport import embed, initial_log_density
+from .numerics.grid import grid_coordinates, padded_coordinates
+from .numerics.solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
+from .numerics.sparse import BatchedLU, SparseLU
 from .sde import SDE, VESDE, VPSDE, ConstantSDE
-from .show import show_cache
-from .solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
-from .sparse import BatchedLU, SparseLU
+from .training.config import Config, load_config
 
 # Training, sampling and models need torch too: imported on first use, like EmbeddedDataset.
 _TORCH_NAMES = {
-    "UNet": "models",
-    "EDMPreconditioned": "models",
-    "EpsilonScore": "models",
-    "Objective": "losses",
-    "Trainer": "train",
-    "InMemoryDataset": "train",
-    "load_trained": "train",
-    "run_demo": "demo",
+    "EmbeddedDataset": "data.dataset",
+    "UNet": "training.models",
+    "EDMPreconditioned": "training.models",
+    "EpsilonScore": "training.models",
+    "Objective": "training.losses",
+    "Trainer": "training.trainer",
+    "InMemoryDataset": "training.trainer",
+    "load_trained": "training.trainer",
+    "run_demo": "evaluation.demo",
+}
+# Modules by their short names (`fpscore.samplers.heun_ode`, `from fpscore import experiment`),
+# imported on first use.
+_MODULES = {
+    "experiment": "evaluation.experiment",
+    "baselines": "evaluation.baselines",
+    "metrics": "evaluation.metrics",
+    "samplers": "sampling",
+    "losses": "training.losses",
+    "models": "training.models",
 }
 
 
 def __getattr__(name: str) -> Any:
-    # EmbeddedDataset needs torch, which fpscore does not require: it is imported on first use
-    # (and left out of __all__, so that `from fpscore import *` works without torch).
-    if name == "EmbeddedDataset":
-        from .dataset import EmbeddedDataset
+    # Names that need torch, which fpscore does not require, are imported on first use (and left
+    # out of __all__, so that `from fpscore import *` works without torch).
+    import importlib
 
-        return EmbeddedDataset
-    if name in ("experiment", "baselines"):  # subpackages, imported on first use
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
+    if name in _MODULES:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
     if name in _TORCH_NAMES:
-        import importlib
-
         return getattr(importlib.import_module(f".{_TORCH_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'fpscore' has no attribute {name!r}")
 

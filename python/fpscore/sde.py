@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import positive_float
-from .grid import grid_coordinates
+from .numerics.grid import grid_coordinates
 
 
 def _is_tensor(x: object) -> bool:

@@ -161,7 +161,7 @@ def prepare_demo_folder(out: str | os.PathLike[str]) -> Path:
                 f"{out_dir} is not empty and was not created by `fpscore demo` (it has no {MARKER} "
                 f"file); the demo replaces the folders it writes, so it leaves this one alone: {fix}"
             )
-    from ._core import __version__
+    from .._core import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = {
@@ -188,7 +188,7 @@ def _remove_own(path: Path) -> None:
 
 def demo_config(image_shape: tuple[int, int, int], *, max_steps: int, seed: int):
     """The small CPU model and schedule of the demo."""
-    from .config import Config
+    from ..training.config import Config
 
     c, h, _ = image_shape
     return Config().override(
@@ -250,11 +250,11 @@ def run_demo(
         from tqdm.auto import tqdm
 
         log = tqdm.write
-    from . import data, precompute
-    from ._torch import torch
-    from .dataset import EmbeddedDataset
+    from .. import data, precompute
+    from .._torch import torch
+    from ..data.dataset import EmbeddedDataset
+    from ..sde import VESDE
     from .metrics import summarize
-    from .sde import VESDE
 
     n_stages = 3 + len(arms)
     log(f"[1/{n_stages}] loading skimage.data.{image} at {size}x{size}")
@@ -385,10 +385,10 @@ def _train_arm(
 ) -> tuple[ArmResult, np.ndarray, list[tuple[int, np.ndarray, float]], int]:
     """Train one arm from scratch until the target SSIM or max_steps; returns what it measured, its
     final samples, (step, first sample, SSIM) snapshots over training and the parameter count."""
-    from ._torch import torch
+    from .._torch import torch
+    from ..sampling import generate, uniform_times
+    from ..training.trainer import Trainer
     from .metrics import summarize
-    from .samplers import generate, uniform_times
-    from .train import Trainer
 
     trainer = Trainer(config, dataset, out_dir=run_dir)
     times = uniform_times(sample_steps, trainer.T, config.data.t_min)

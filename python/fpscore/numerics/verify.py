@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..sde import ConstantSDE
 from .analytic import gaussian_mixture_log_density
 from .grid import grid_coordinates, padded_coordinates
-from .sde import ConstantSDE
 from .solver import solve_log_density
 
 # Two overlapping bumps on [-3, 3]²: m is far from quadratic, so the stencils' spatial

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import choice, positive_int
+from .._validation import choice, positive_int
 from .precompute import open_cache, solve_images
 
 FIELDS = ("quiver", "magnitude")

@@ -6,8 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core
-from ._validation import choice, optional_count, positive_int, real_array
+from .. import _core
+from .._validation import choice, optional_count, positive_int, real_array
 
 ORDERINGS = ("auto", "natural", "minimum_degree", "nested_dissection", "rcm")
 

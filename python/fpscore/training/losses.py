@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._torch import torch
+from .._torch import torch
 from .config import LOSS_NAMES, parse_loss
 
 __all__ = [

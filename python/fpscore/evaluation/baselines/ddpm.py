@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._torch import torch
-from ..samplers._common import progress_bar
+from ..._torch import torch
+from ...sampling._common import progress_bar
 
 __all__ = ["DDPMObjective", "DDPMSchedule", "ddim_indices", "ddim_sample", "ddpm_sample", "ddpm_start"]
 

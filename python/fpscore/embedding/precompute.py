@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
-from ._core import ConvergenceError, SingularMatrixError, __version__
-from ._validation import choice, non_negative_float, optional_count, positive_float, positive_int
-from .data import ImageSet
-from .embed import INITS, REDUCTIONS, embed, initial_log_density
-from .sde import SDE, VESDE, VPSDE, ConstantSDE
-from .solver import BOUNDARIES, ITERATIONS, SCHEMES, FPSolution, solve_log_density
+from .._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
+from .._core import ConvergenceError, SingularMatrixError, __version__
+from .._validation import choice, non_negative_float, optional_count, positive_float, positive_int
+from ..data.loaders import ImageSet
+from ..numerics.solver import BOUNDARIES, ITERATIONS, SCHEMES, FPSolution, solve_log_density
+from ..sde import SDE, VESDE, VPSDE, ConstantSDE
+from .transport import INITS, REDUCTIONS, embed, initial_log_density
 
 FORMAT = "fpscore-embedding-cache"
 FORMAT_VERSION = 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .._torch import torch
+from ..._torch import torch
 
 nn = torch.nn
 F = torch.nn.functional

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_write
+from ..._atomic import atomic_write
 from .config import Arm, ExperimentConfig
 
 Log = Callable[[str], None]
@@ -47,7 +47,7 @@ def hardware() -> dict[str, Any]:
         pass
     info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "gpu": None}
     try:
-        from .._torch import torch
+        from ..._torch import torch
 
         info["torch_threads"] = torch.get_num_threads()
         if torch.cuda.is_available():
@@ -61,7 +61,7 @@ def versions() -> dict[str, str]:
     import scipy
     import skimage
 
-    from .. import __version__
+    from ... import __version__
 
     out = {"fpscore": __version__, "python": platform.python_version(), "numpy": np.__version__}
     out.update(scipy=scipy.__version__, skimage=skimage.__version__)
@@ -80,7 +80,7 @@ def versions() -> dict[str, str]:
 
 def load_images(cfg: ExperimentConfig) -> np.ndarray:
     """The training images (N, 3, size, size) in [0, 1]."""
-    from .. import data
+    from ... import data
 
     size = cfg.image_size
     if cfg.data == "samples":
@@ -99,7 +99,7 @@ def check(cfg: ExperimentConfig) -> np.ndarray:
     """Validate everything before training: the config, torch and POT, the device, the data."""
     cfg.validate()
     try:
-        from .._torch import torch
+        from ..._torch import torch
     except ImportError as err:
         raise ValueError(f"the experiment trains networks: {err}") from err
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
@@ -120,8 +120,8 @@ def embedding_key(cfg: ExperimentConfig, arm: Arm) -> str:
 
 def prepare_embedding(cfg: ExperimentConfig, key: str, init: str, images: np.ndarray, out: Path, known):
     """The cache of one embedding, computed (and timed) unless a finished one is recorded."""
-    from .. import open_cache, precompute
-    from ..sde import VESDE
+    from ... import open_cache, precompute
+    from ...sde import VESDE
 
     cache_dir = out / "caches" / key
     if known is not None and (cache_dir / "manifest.json").is_file():
@@ -152,7 +152,7 @@ def prepare_embedding(cfg: ExperimentConfig, key: str, init: str, images: np.nda
 
 
 def trainer_config(cfg: ExperimentConfig, arm: Arm, seed: int, channels: int):
-    from ..config import Config
+    from ...training.config import Config
 
     c = Config()
     m = c.model
@@ -180,10 +180,10 @@ class ArmSeed:
     """The trainer and the sampler of one arm at one seed."""
 
     def __init__(self, cfg: ExperimentConfig, arm: Arm, seed: int, images: np.ndarray, out: Path, cache):
-        from .._torch import torch
-        from ..dataset import EmbeddedDataset
-        from ..sde import VESDE
-        from ..train import InMemoryDataset, Trainer, build_model
+        from ..._torch import torch
+        from ...data.dataset import EmbeddedDataset
+        from ...sde import VESDE
+        from ...training.trainer import InMemoryDataset, Trainer, build_model
 
         self.cfg, self.arm, self.seed, self.images = cfg, arm, seed, images
         self.run_dir = out / "arms" / arm.slug / f"seed-{seed}"
@@ -251,8 +251,8 @@ class ArmSeed:
 
     def sample(self) -> np.ndarray:
         """Samples of the EMA network from the fixed noise (or the fixed noisy images), in [0, 1]."""
-        from .._torch import torch
-        from ..samplers import ddpm_ancestral, denoise, generate, uniform_times
+        from ..._torch import torch
+        from ...sampling import ddpm_ancestral, denoise, generate, uniform_times
 
         gen = torch.Generator().manual_seed(20_000 + self.seed)
         kind, tr, cond = self.arm.kind, self.trainer, self.conditional_sigma

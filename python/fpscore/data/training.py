@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ._torch import torch
-from .embed import drift_factor
+from .._torch import torch
+from ..embedding.transport import drift_factor
 
 
 class ItemLocator:

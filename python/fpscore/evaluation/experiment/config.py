@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import _parse_value, _toml, parse_assignments, parse_loss, set_field
+from ...training.config import _parse_value, _toml, parse_assignments, parse_loss, set_field
 
 ARM_KINDS = ("embed", "control", "ddpm", "edm")
 ARM_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -197,7 +197,7 @@ class ExperimentConfig:
         return self
 
     def to_toml(self) -> str:
-        from ..config import _toml_value
+        from ...training.config import _toml_value
 
         return "\n".join(f"{k} = {_toml_value(v)}" for k, v in self.to_dict().items()) + "\n"
 
@@ -228,7 +228,7 @@ class ExperimentConfig:
         if not 0.0 <= self.weight < 1.0:
             raise ValueError(f"condition_weight must be in [0, 1) (0: from noise), got {self.weight}")
         if self.data == "samples":
-            from ..data import SAMPLE_PHOTOS
+            from ...data.loaders import SAMPLE_PHOTOS
 
             unknown = [n for n in self.sample_names if n not in SAMPLE_PHOTOS]
             if unknown:

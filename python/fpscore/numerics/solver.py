@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core
-from ._validation import (
+from .. import _core
+from .._validation import (
     choice,
     non_negative_float,
     optional_count,
@@ -18,8 +18,8 @@ from ._validation import (
     positive_int,
     real_array,
 )
+from ..sde import SDE
 from .grid import divergence
-from .sde import SDE
 
 BOUNDARIES = ("zero", "dirichlet", "neumann", "periodic")
 SCHEMES = ("central", "upwind")

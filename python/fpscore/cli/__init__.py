@@ -6,13 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from ._cli_experiment import add_experiment_command
-from ._cli_training import add_training_commands
+from .. import __version__
+from .experiment import add_experiment_command
+from .train import add_training_commands
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import format_table, spatial_convergence
+    from ..numerics.verify import format_table, spatial_convergence
 
     rows = spatial_convergence(sizes=args.sizes, schemes=args.schemes)
     print(format_table(rows))
@@ -41,7 +41,7 @@ _DATA_OPTIONS = ("classes", "indices", "count", "size", "channels", "split", "sk
 
 
 def _sde_from_args(args: argparse.Namespace) -> object:
-    from .sde import VESDE, VPSDE, ConstantSDE
+    from ..sde import VESDE, VPSDE, ConstantSDE
 
     if args.sde == "ve":
         return VESDE(args.sigma)
@@ -54,8 +54,8 @@ def _precompute(args: argparse.Namespace) -> int:
     import inspect
     import json
 
-    from . import data
-    from .precompute import precompute, precompute_parameters
+    from .. import data
+    from ..embedding.precompute import precompute, precompute_parameters
 
     method = {
         "n_steps": args.n_steps,
@@ -111,7 +111,7 @@ def _precompute(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .show import show_cache
+    from ..embedding.show import show_cache
 
     images = args.indices if args.indices else args.images
     times = args.bins if args.bins else args.times

@@ -70,7 +70,7 @@ class SDEConfig:
     g: float = 1.0
 
     def build(self):
-        from .sde import VESDE, VPSDE, ConstantSDE
+        from ..sde import VESDE, VPSDE, ConstantSDE
 
         if self.kind == "ve":
             return VESDE(self.sigma)
@@ -82,7 +82,7 @@ class SDEConfig:
 
     @classmethod
     def from_sde(cls, sde) -> SDEConfig:
-        from .sde import VESDE, VPSDE, ConstantSDE
+        from ..sde import VESDE, VPSDE, ConstantSDE
 
         if isinstance(sde, VESDE):
             return cls(kind="ve", sigma=sde.sigma)

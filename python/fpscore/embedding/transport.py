@@ -12,8 +12,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import choice, non_negative_float, positive_float, real_array
-from .sde import SDE
+from .._validation import choice, non_negative_float, positive_float, real_array
+from ..sde import SDE
 
 INITS = ("intensity", "value-kde")
 REDUCTIONS = ("sum", "x", "y")

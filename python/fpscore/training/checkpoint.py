@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._atomic import atomic_write, sha256_file
-from ._torch import torch
+from .._atomic import atomic_write, sha256_file
+from .._torch import torch
 
 LATEST = "latest"
 REQUIRED_KEYS = ("model", "ema", "optimizer", "step", "rng", "config", "fpscore_version")

@@ -35,14 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write
-from ._core import __version__
-from ._torch import torch
+from .._atomic import atomic_write
+from .._core import __version__
+from .._torch import torch
+from ..data.training import TrainingImages
 from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import Config, SDEConfig
 from .losses import Objective
 from .models import EDMPreconditioned, EpsilonScore, UNet
-from .training_data import TrainingImages
 
 
 class InMemoryDataset(torch.utils.data.Dataset):

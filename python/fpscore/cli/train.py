@@ -13,7 +13,7 @@ SAMPLER_NAMES = ("heun", "euler", "rk45", "euler-maruyama", "ancestral")
 
 def _resolve_config(args: argparse.Namespace):
     """Defaults ← --config ← --set ← the shortcut flags ← what the cache records (SDE, image shape)."""
-    from .config import SDEConfig, load_config
+    from ..training.config import SDEConfig, load_config
 
     overrides = list(args.set or [])
     if args.cache is not None:
@@ -28,7 +28,7 @@ def _resolve_config(args: argparse.Namespace):
         overrides.append("train.progress=false")
     cfg = load_config(args.config, overrides)
     if cfg.data.cache and Path(cfg.data.cache).is_dir():
-        from .precompute import open_cache
+        from ..embedding.precompute import open_cache
 
         cache = open_cache(cfg.data.cache)
         cfg.sde = SDEConfig.from_sde(cache.sde)
@@ -46,8 +46,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     if not cfg.data.cache:
         raise ValueError("no data: pass --cache DIR (an `fpscore precompute` folder) or set data.cache")
-    from .dataset import EmbeddedDataset
-    from .train import Trainer
+    from ..data.dataset import EmbeddedDataset
+    from ..training.trainer import Trainer
 
     dataset = EmbeddedDataset(cfg.data.cache)
     trainer = Trainer(cfg, dataset, resume=args.resume)
@@ -78,9 +78,9 @@ def _png_grid(images: np.ndarray, path: Path, scale: int = 4, cols: int = 8) -> 
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from ._torch import torch
-    from .samplers import SAMPLERS, generate, uniform_times
-    from .train import load_trained
+    from .._torch import torch
+    from ..sampling import SAMPLERS, generate, uniform_times
+    from ..training.trainer import load_trained
 
     model, sde, times, cfg = load_trained(args.run_dir, ema=not args.no_ema)
     T = float(times[-1])
@@ -113,10 +113,10 @@ def _read_image(path: str, channels: int, size: int) -> np.ndarray:
 
 
 def _denoise(args: argparse.Namespace) -> int:
-    from ._torch import torch
-    from .metrics import image_metrics
-    from .samplers import SAMPLERS, denoise
-    from .train import load_trained
+    from .._torch import torch
+    from ..evaluation.metrics import image_metrics
+    from ..sampling import SAMPLERS, denoise
+    from ..training.trainer import load_trained
 
     model, sde, times, cfg = load_trained(args.run_dir, ema=not args.no_ema)
     clean = _read_image(args.image, cfg.model.image_channels, cfg.model.image_size)
@@ -150,7 +150,7 @@ def _denoise(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..evaluation.demo import run_demo
 
     # a folder the demo did not create raises ValueError before anything runs: main() prints it, exit 2
     result = run_demo(

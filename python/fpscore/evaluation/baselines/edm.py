@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._torch import torch
-from ..samplers._common import progress_bar
+from ..._torch import torch
+from ...sampling._common import progress_bar
 from .ddpm import _check_images, _count
 
 __all__ = ["EDMDenoiser", "EDMObjective", "edm_sample", "edm_sigmas", "edm_start"]

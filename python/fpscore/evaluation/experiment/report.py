@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_write
+from ..._atomic import atomic_write
 
 RESULTS_NAME = "results.json"
 TABLE_NAME = "table.md"

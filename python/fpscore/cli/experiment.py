@@ -6,7 +6,7 @@ import argparse
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from .experiment import build_config, write_report
+    from ..evaluation.experiment import build_config, write_report
 
     if args.action == "report":
         if not args.folder:
@@ -23,7 +23,7 @@ def _experiment(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(cfg.to_toml(), end="")
         return 0
-    from .experiment.runner import run_experiment
+    from ..evaluation.experiment.runner import run_experiment
 
     out = args.folder or args.out or f"fpscore-experiment-{cfg.preset}-{cfg.scenario}"
     run_experiment(cfg, out)
@@ -32,7 +32,7 @@ def _experiment(args: argparse.Namespace) -> int:
 
 
 def add_experiment_command(sub: argparse._SubParsersAction) -> None:
-    from .experiment.config import PRESETS, SCENARIOS
+    from ..evaluation.experiment.config import PRESETS, SCENARIOS
 
     p = sub.add_parser(
         "experiment",

@@ -1,0 +1,36 @@
+"""Images in and out of fpscore.
+
+`fpscore.data.load` and the loaders (`loaders`, no torch) read image sets for the pre-computation;
+`images` resizes and writes images; `dataset` (`EmbeddedDataset`) and `training` (the clean image
+behind each training sample) serve an embedding cache to the trainer and need torch.
+"""
+
+from .loaders import (
+    CIFAR10_CLASSES,
+    FACE_CLASSES,
+    IMAGE_EXTENSIONS,
+    SAMPLE_PHOTOS,
+    ImageSet,
+    load,
+    load_array,
+    load_cifar10,
+    load_faces,
+    load_folder,
+    load_sample_images,
+    loader,
+)
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "FACE_CLASSES",
+    "IMAGE_EXTENSIONS",
+    "SAMPLE_PHOTOS",
+    "ImageSet",
+    "load",
+    "load_array",
+    "load_cifar10",
+    "load_faces",
+    "load_folder",
+    "load_sample_images",
+    "loader",
+]
