@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,7 +43,27 @@ def _namespace(x: object):
 
 
 class SDE(ABC):
-    """dx = f(x, t) dt + g(t) dW with marginal x_t = α(t) x_0 + λ(t) z."""
+    """dx = f(x, t) dt + g(t) dW with marginal x_t = α(t) x_0 + λ(t) z.
+
+    Each process has a short `kind` (configs, the command line) and its constructor arguments
+    `PARAMETERS`; `to_dict` / `sde_from_dict` are its JSON form (cache manifests), `make_sde` builds
+    one from a kind and a mapping that holds its parameters (config sections, CLI options).
+    """
+
+    kind: ClassVar[str]
+    PARAMETERS: ClassVar[tuple[str, ...]]
+
+    def parameters(self) -> dict[str, float]:
+        """The constructor arguments: `type(sde)(**sde.parameters())` is the same process."""
+        return {name: getattr(self, name) for name in self.PARAMETERS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SDE as JSON data: {"type": "VESDE", "sigma": 2.0} and so on."""
+        return {"type": type(self).__name__, **self.parameters()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.parameters().items())
+        return f"{type(self).__name__}({args})"
 
     @abstractmethod
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
@@ -86,6 +108,9 @@ class SDE(ABC):
 class VESDE(SDE):
     """Variance exploding: f = 0, g(t) = σᵗ, λ(t)² = (σ²ᵗ − 1) / (2 ln σ)."""
 
+    kind = "ve"
+    PARAMETERS = ("sigma",)
+
     def __init__(self, sigma: float) -> None:
         self.sigma = positive_float("sigma", sigma)
         if self.sigma == 1.0:
@@ -99,12 +124,12 @@ class VESDE(SDE):
         xp, t = _times(t)
         return xp.expm1(2.0 * t * math.log(self.sigma)) / (2.0 * math.log(self.sigma))
 
-    def __repr__(self) -> str:
-        return f"VESDE(sigma={self.sigma})"
-
 
 class VPSDE(SDE):
     """Variance preserving: f = −½β(t)x, g² = β(t), β linear from beta_min to beta_max on [0, 1]."""
+
+    kind = "vp"
+    PARAMETERS = ("beta_min", "beta_max")
 
     def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
         self.beta_min = positive_float("beta_min", beta_min)
@@ -154,12 +179,12 @@ class VPSDE(SDE):
         x, y = grid_coordinates(shape, h)
         return -0.5 * float(self.beta(t)) * np.stack([x, y])
 
-    def __repr__(self) -> str:
-        return f"VPSDE(beta_min={self.beta_min}, beta_max={self.beta_max})"
-
 
 class ConstantSDE(SDE):
     """f = 0 and a constant diffusion coefficient g."""
+
+    kind = "constant"
+    PARAMETERS = ("g",)
 
     def __init__(self, g: float) -> None:
         self.g_value = positive_float("g", g)
@@ -172,5 +197,27 @@ class ConstantSDE(SDE):
         _, t = _times(t)
         return self.g_value**2 * t
 
-    def __repr__(self) -> str:
-        return f"ConstantSDE(g={self.g_value})"
+    def parameters(self) -> dict[str, float]:
+        return {"g": self.g_value}
+
+
+SDES: tuple[type[SDE], ...] = (VESDE, VPSDE, ConstantSDE)
+SDE_KINDS = tuple(cls.kind for cls in SDES)  # ("ve", "vp", "constant")
+
+
+def make_sde(kind: str, values: Mapping[str, Any]) -> SDE:
+    """The SDE of a short kind ("ve", "vp", "constant") with its parameters read from `values`
+    (a config section or the command line's options; other entries are ignored)."""
+    for cls in SDES:
+        if cls.kind == kind:
+            return cls(**{name: values[name] for name in cls.PARAMETERS})
+    raise ValueError(f"sde.kind must be one of {SDE_KINDS}, got {kind!r}")
+
+
+def sde_from_dict(spec: Mapping[str, Any]) -> SDE:
+    """The inverse of `SDE.to_dict`."""
+    kind = spec.get("type")
+    for cls in SDES:
+        if cls.__name__ == kind:
+            return cls(**{k: v for k, v in spec.items() if k != "type"})
+    raise ValueError(f"unknown SDE type {kind!r} (known: {', '.join(c.__name__ for c in SDES)})")

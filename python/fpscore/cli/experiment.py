@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_settings_options, overrides
 
-def _experiment(args: argparse.Namespace) -> int:
+
+def run(args: argparse.Namespace) -> int:
     from ..evaluation.experiment import build_config, write_report
 
     if args.action == "report":
@@ -14,12 +16,8 @@ def _experiment(args: argparse.Namespace) -> int:
         summary = write_report(args.folder)
         print(f"wrote {args.folder}/table.md and {args.folder}/curves.png ({len(summary['arms'])} arms)")
         return 0
-    overrides = list(args.set or [])
-    if args.device:
-        overrides.append(f"device={args.device}")
-    if args.no_progress:
-        overrides.append("progress=false")
-    cfg = build_config(args.preset, args.config, overrides, scenario=args.scenario)
+    shortcuts = {"device": args.device or None, "progress": False if args.no_progress else None}
+    cfg = build_config(args.preset, args.config, overrides(args, shortcuts), scenario=args.scenario)
     if args.dry_run:
         print(cfg.to_toml(), end="")
         return 0
@@ -31,7 +29,7 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_experiment_command(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..evaluation.experiment.config import PRESETS, SCENARIOS
 
     p = sub.add_parser(
@@ -47,15 +45,9 @@ def add_experiment_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folder", nargs="?", help="the experiment folder (report: required)")
     p.add_argument("--preset", default="quick", choices=list(PRESETS), help="default quick")
     p.add_argument("--scenario", choices=list(SCENARIOS), help="default: the preset's (one32)")
-    p.add_argument("--config", help="a TOML or JSON file of experiment settings")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help='override a setting, e.g. --set \'arms=["embed", "embed:strength=0.5"]\' (repeatable)',
-    )
+    add_settings_options(p, "experiment settings", '\'arms=["embed", "embed:strength=0.5"]\'')
     p.add_argument("--out", help="the experiment folder (default fpscore-experiment-PRESET-SCENARIO)")
     p.add_argument("--device", help="cpu (default) or cuda")
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings and stop")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(run=_experiment)
+    p.set_defaults(run=run)

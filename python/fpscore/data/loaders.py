@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .images import fit
+
 CIFAR10_CLASSES = (
     "airplane",
     "automobile",
@@ -224,29 +226,6 @@ def _convert_channels(x: NDArray[np.float32], channels: int | None, what: str) -
     return np.clip(luma, 0.0, 1.0).astype(np.float32)
 
 
-def _fit(image: NDArray[np.float32], size: tuple[int, int] | None) -> NDArray[np.float32]:
-    """(C, H, W) float32 -> (C, *size): centred crop to the target aspect, then Lanczos resize."""
-    from PIL import Image
-
-    if size is None or image.shape[-2:] == size:
-        return image
-    H, W = image.shape[-2:]
-    th, tw = size
-    if H * tw > W * th:  # too tall: crop rows
-        h = max(1, round(W * th / tw))
-        top = (H - h) // 2
-        image = image[:, top : top + h, :]
-    elif H * tw < W * th:  # too wide: crop columns
-        w = max(1, round(H * tw / th))
-        left = (W - w) // 2
-        image = image[:, :, left : left + w]
-    out = np.empty((image.shape[0], th, tw), dtype=np.float32)
-    for c in range(image.shape[0]):
-        pil = Image.fromarray(np.ascontiguousarray(image[c], dtype=np.float32))  # mode "F"
-        out[c] = np.asarray(pil.resize((tw, th), Image.Resampling.LANCZOS), dtype=np.float32)
-    return np.clip(out, 0.0, 1.0)
-
-
 def _finish(
     images: Sequence[NDArray[np.float32]] | NDArray[np.float32],
     size: tuple[int, int] | None,
@@ -255,7 +234,7 @@ def _finish(
 ) -> NDArray[np.float32]:
     """Stack (C, H, W) images after resizing and channel conversion into (N, C, H, W)."""
     fitted = [
-        _convert_channels(_fit(np.asarray(im, dtype=np.float32), size), channels, what) for im in images
+        _convert_channels(fit(np.asarray(im, dtype=np.float32), size), channels, what) for im in images
     ]
     if not fitted:
         raise ValueError(f"{what}: no images selected")
@@ -611,7 +590,8 @@ def _image_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _read_image(path: Path, channels: int) -> NDArray[np.float32]:
+def read_image(path: Path, channels: int) -> NDArray[np.float32]:
+    """One image file as (channels, H, W) float32 in [0, 1] (16-bit and integer modes scaled)."""
     from PIL import Image
 
     with Image.open(path) as im:
@@ -669,7 +649,7 @@ def load_folder(
     for p in pos:
         file = files[p]
         try:
-            raw.append(_read_image(file, channels))
+            raw.append(read_image(file, channels))
             kept.append(p)
         except (OSError, ValueError, SyntaxError, EOFError) as err:
             message = f"cannot read image {file}: {err}"

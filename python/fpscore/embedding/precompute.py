@@ -19,6 +19,7 @@ final name; a shard counts as done only once the manifest (itself written that w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -34,45 +35,21 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
 from .._core import ConvergenceError, SingularMatrixError, __version__
-from .._validation import choice, non_negative_float, optional_count, positive_float, positive_int
+from .._validation import optional_count
 from ..data.loaders import ImageSet
-from ..numerics.solver import BOUNDARIES, ITERATIONS, SCHEMES, FPSolution, solve_log_density
-from ..sde import SDE, VESDE, VPSDE, ConstantSDE
-from .transport import INITS, REDUCTIONS, embed, initial_log_density
+from ..numerics.solver import FPSolution, solve_log_density
+from ..sde import SDE, sde_from_dict
+from .params import PrecomputeParams
+from .transport import embed, initial_log_density
 
 FORMAT = "fpscore-embedding-cache"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-DTYPES = ("float32", "float16", "float64")
 
 
 # --------------------------------------------------------------------------------------------------
-# SDEs and parameters as JSON
+# Parameters as JSON
 # --------------------------------------------------------------------------------------------------
-
-
-def sde_to_dict(sde: SDE) -> dict[str, Any]:
-    """The SDE as JSON data: {"type": "VESDE", "sigma": 2.0} and so on."""
-    if isinstance(sde, VESDE):
-        return {"type": "VESDE", "sigma": sde.sigma}
-    if isinstance(sde, VPSDE):
-        return {"type": "VPSDE", "beta_min": sde.beta_min, "beta_max": sde.beta_max}
-    if isinstance(sde, ConstantSDE):
-        return {"type": "ConstantSDE", "g": sde.g_value}
-    raise TypeError(f"the cache records VESDE, VPSDE and ConstantSDE, got {type(sde).__name__}")
-
-
-def sde_from_dict(spec: Mapping[str, Any]) -> SDE:
-    """The inverse of `sde_to_dict`."""
-    kind = spec.get("type")
-    args = {k: v for k, v in spec.items() if k != "type"}
-    if kind == "VESDE":
-        return VESDE(**args)
-    if kind == "VPSDE":
-        return VPSDE(**args)
-    if kind == "ConstantSDE":
-        return ConstantSDE(**args)
-    raise ValueError(f"unknown SDE type {kind!r} in the cache manifest")
 
 
 def _jsonable(value: Any) -> Any:
@@ -248,58 +225,6 @@ def _image_set(images: ImageSet | ArrayLike) -> ImageSet:
     return ImageSet(np.ascontiguousarray(arr, dtype=np.float32), None, (), {"kind": "array"})
 
 
-def precompute_parameters(
-    sde: SDE,
-    *,
-    n_steps: int = 20,
-    T: float = 1.0,
-    h: float = 1.0,
-    bc: str = "zero",
-    scheme: str = "central",
-    iteration: str = "picard",
-    tol: float = 1e-8,
-    max_iter: int = 50,
-    init: str = "intensity",
-    sigma_s: float = 1.0,
-    eps: float = 1e-2,
-    bandwidth: float | None = None,
-    reduce: str = "sum",
-    dtype: str = "float32",
-    store_scores: bool = False,
-    shard_size: int = 128,
-) -> dict[str, Any]:
-    """The validated parameters of a pre-computation, as recorded in the manifest."""
-    if not isinstance(sde, SDE):
-        raise TypeError(f"sde must be an fpscore SDE (VESDE, VPSDE, ConstantSDE), got {type(sde).__name__}")
-    init = choice("init", init, INITS)
-    if init == "intensity":
-        init_params: dict[str, Any] = {"sigma_s": non_negative_float("sigma_s", sigma_s)}
-    else:
-        init_params = {"bandwidth": None if bandwidth is None else positive_float("bandwidth", bandwidth)}
-    init_params["eps"] = non_negative_float("eps", eps)
-    if bc == "dirichlet":
-        raise ValueError("precompute supports bc='zero', 'neumann' or 'periodic' (no ghost values to record)")
-    return _jsonable(
-        {
-            "sde": sde_to_dict(sde),
-            "n_steps": positive_int("n_steps", n_steps),
-            "T": positive_float("T", T),
-            "h": positive_float("h", h),
-            "bc": choice("bc", bc, BOUNDARIES),
-            "scheme": choice("scheme", scheme, SCHEMES),
-            "iteration": choice("iteration", iteration, ITERATIONS),
-            "tol": positive_float("tol", tol),
-            "max_iter": positive_int("max_iter", max_iter),
-            "init": init,
-            "init_params": init_params,
-            "reduce": choice("reduce", reduce, REDUCTIONS),
-            "dtype": choice("dtype", dtype, DTYPES),
-            "store_scores": bool(store_scores),
-            "shard_size": positive_int("shard_size", shard_size),
-        }
-    )
-
-
 def solve_images(images: NDArray[Any], params: Mapping[str, Any], threads: int | None = None) -> FPSolution:
     """m⁰ and the Fokker–Planck solve for images (n, C, H, W) with the parameters of a manifest:
     all images × channels in one solver call."""
@@ -331,38 +256,20 @@ def precompute(
     images: ImageSet | ArrayLike,
     cache_dir: str | os.PathLike[str],
     sde: SDE,
+    params: PrecomputeParams | None = None,
     *,
-    n_steps: int = 20,
-    T: float = 1.0,
-    h: float = 1.0,
-    bc: str = "zero",
-    scheme: str = "central",
-    iteration: str = "picard",
-    tol: float = 1e-8,
-    max_iter: int = 50,
-    init: str = "intensity",
-    sigma_s: float = 1.0,
-    eps: float = 1e-2,
-    bandwidth: float | None = None,
-    reduce: str = "sum",
-    dtype: str = "float32",
-    store_scores: bool = False,
-    shard_size: int = 128,
     overwrite: bool = False,
     progress: bool = True,
     threads: int | None = None,
+    **options: Any,
 ) -> PrecomputeSummary:
     """Embed every image and write the trajectories to the cache folder `cache_dir`.
 
     images: an `ImageSet` from `fpscore.data` (its source description goes into the manifest) or
         an array (N, C, H, W) with values in [0, 1].
-    sde, n_steps, T, h, bc ("zero", "neumann", "periodic"), scheme, iteration, tol, max_iter:
-        passed to `solve_log_density`.
-    init, sigma_s, eps, bandwidth: passed to `initial_log_density` (sigma_s for "intensity",
-        bandwidth for "value-kde"). reduce: the score reduction of `embed`.
-    dtype: of the stored arrays, "float32" (default), "float16" or "float64" (the computation is
-        float64 throughout). store_scores: also store ∇mⁿ (score_*.npy, twice the size per channel).
-    shard_size: images per shard, and per solver call.
+    sde: the process of the Fokker–Planck solve and the transport.
+    params: a `PrecomputeParams`; options: its fields by name (n_steps=..., shard_size=...), taking
+        precedence over `params` (default: the defaults of `PrecomputeParams`).
     overwrite: start over when the cache holds a different computation (otherwise that is a
         ValueError naming the parameters that differ). A cache of the same computation is resumed:
         finished shards are kept, the rest computed.
@@ -371,25 +278,11 @@ def precompute(
     Returns a `PrecomputeSummary` (str() gives a one-line report).
     """
     start_time = time.perf_counter()
-    params = precompute_parameters(
-        sde,
-        n_steps=n_steps,
-        T=T,
-        h=h,
-        bc=bc,
-        scheme=scheme,
-        iteration=iteration,
-        tol=tol,
-        max_iter=max_iter,
-        init=init,
-        sigma_s=sigma_s,
-        eps=eps,
-        bandwidth=bandwidth,
-        reduce=reduce,
-        dtype=dtype,
-        store_scores=store_scores,
-        shard_size=shard_size,
-    )
+    if params is None:
+        params = PrecomputeParams(**options)
+    elif options:
+        params = dataclasses.replace(params, **options)
+    parameters = params.manifest(sde)
     threads = optional_count("threads", threads) or None
     data = _image_set(images)
     n_images = len(data)
@@ -398,15 +291,15 @@ def precompute(
     C, H, W = data.images.shape[1:]
     if H < 3 or W < 3:
         raise ValueError(f"images must be at least 3×3 pixels for the solver, got {H}×{W}")
-    if params["init"] == "value-kde" and H != W:
+    if parameters["init"] == "value-kde" and H != W:
         raise ValueError(f"init='value-kde' needs square images (H == W), got {H}×{W}")
-    times = np.linspace(0.0, params["T"], params["n_steps"] + 1)
+    times = np.linspace(0.0, parameters["T"], parameters["n_steps"] + 1)
     identity = _jsonable(
         {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "fpscore_version": __version__,
-            "parameters": params,
+            "parameters": parameters,
             "data": {
                 "source": data.source,
                 "num_images": n_images,
@@ -415,7 +308,7 @@ def precompute(
             },
         }
     )
-    shard_size = params["shard_size"]
+    shard_size = parameters["shard_size"]
     n_shards = -(-n_images // shard_size)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
@@ -432,12 +325,12 @@ def precompute(
             times=times.tolist(),
             layout={
                 "embedded": "(n, N+1, C, H, W)",
-                "score": "(n, N+1, C, 2, H, W)" if params["store_scores"] else None,
+                "score": "(n, N+1, C, 2, H, W)" if parameters["store_scores"] else None,
             },
         )
         done: dict[int, dict[str, Any]] = {}
         for entry in manifest.get("shards", []):
-            if _shard_ok(cache, entry, shape, params):
+            if _shard_ok(cache, entry, shape, parameters):
                 done[int(entry["index"])] = entry
             else:
                 warnings.warn(
@@ -454,7 +347,7 @@ def precompute(
         with _progress_bar(progress, n_images, done_images) as bar:
             for k in todo:
                 start, stop = k * shard_size, min((k + 1) * shard_size, n_images)
-                entry = _compute_shard(cache, k, start, stop, data.images[start:stop], params, threads)
+                entry = _compute_shard(cache, k, start, stop, data.images[start:stop], parameters, threads)
                 done[k] = entry
                 manifest["shards"] = [done[j] for j in sorted(done)]
                 manifest["complete"] = len(done) == n_shards

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._validation import choice, positive_int
+from ..data.images import write_png
 from .precompute import open_cache, solve_images
 
 FIELDS = ("quiver", "magnitude")
@@ -83,7 +84,7 @@ def show_cache(
     axes = fig.subplots(rows, cols, squeeze=False)
     params = cache.parameters
     fig.suptitle(
-        f"{params['sde']['type']} {_sde_args(params['sde'])}, N = {params['n_steps']}, T = {params['T']:g}, "
+        f"{cache.sde!r}, N = {params['n_steps']}, T = {params['T']:g}, "
         f"h = {params['h']:g}, bc = {params['bc']}, {params['scheme']}, init = {params['init']}, "
         f"reduce = {params['reduce']}",
         fontsize=9,
@@ -133,11 +134,4 @@ def show_cache(
     image = Image.open(buffer).convert("RGB")  # no alpha channel: smaller files
     if palette:
         image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out, format="PNG", optimize=True)
-    return out
-
-
-def _sde_args(spec: dict[str, object]) -> str:
-    return "(" + ", ".join(f"{k}={v}" for k, v in spec.items() if k != "type") + ")"
+    return write_png(image, out)

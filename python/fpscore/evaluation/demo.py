@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data.images import to_image, write_png
+
 DEMO_IMAGES = ("astronaut", "chelsea", "coffee", "rocket")
 ARMS = ("embed", "control")
 ARM_LABELS = {"embed": "embedding", "control": "control (no embedding)"}
@@ -250,9 +252,10 @@ def run_demo(
         from tqdm.auto import tqdm
 
         log = tqdm.write
-    from .. import data, precompute
+    from .. import data
     from .._torch import torch
     from ..data.dataset import EmbeddedDataset
+    from ..embedding.precompute import precompute
     from ..sde import VESDE
     from .metrics import summarize
 
@@ -471,15 +474,6 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _tile(x: np.ndarray, scale: int):
-    from PIL import Image
-
-    a = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    a = a[0] if a.shape[0] == 1 else np.moveaxis(a[:3], 0, -1)
-    im = Image.fromarray(np.round(a * 255).astype(np.uint8))
-    return im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
-
-
 def _step_ticks(smax: float) -> list[int]:
     """Round tick positions, about five, on [0, smax]."""
     for spacing in (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000):
@@ -525,7 +519,7 @@ def render_figure(
         y += 20
         for k, (img, label) in enumerate(items):
             x = pad + k * (tile + pad)
-            canvas.paste(_tile(img, scale), (x, y))
+            canvas.paste(to_image(img, scale), (x, y))
             draw.text((x, y + tile + 2), label, fill="black", font=small)
         return y + tile + label_h
 
@@ -583,8 +577,7 @@ def render_figure(
         draw.line([lx, ly + 7, lx + 20, ly + 7], fill=colour, width=3)
         draw.text((lx + 26, ly), label, fill="black", font=small)
     canvas = canvas.crop((0, 0, width, top + h + 36))
-    canvas.save(path, optimize=True)
-    return path
+    return write_png(canvas, path)
 
 
 def _ssim(sample: np.ndarray, reference: np.ndarray) -> float:

@@ -1,5 +1,5 @@
-"""Shared pieces of the samplers: time grids, the PF-ODE velocity, progress, and the stepping loop
-with the decorator that gives the fixed-step samplers their common signature."""
+"""Shared pieces of the samplers: time grids, the PF-ODE velocity, progress, the stepping loop, and
+the decorators that give every sampler the common signature."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[dict], None]
 Step = Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]]
 MakeStep = Callable[[Score, Any, np.ndarray, torch.Generator | None], Step]
+Run = Callable[..., torch.Tensor]
 
 
 class Sampler(Protocol):
@@ -98,12 +99,12 @@ def run_steps(
     return x
 
 
-def stepping_sampler(desc: str) -> Callable[[MakeStep], Sampler]:
-    """Decorator that turns `make_step(model, sde, t, generator) -> step` into a sampler with the
-    common signature `(model, sde, x, times, *, generator=None, callback=None, progress=False)`:
-    it checks `times`, then runs `step` (see `run_steps`) under no_grad, with `desc` on the bar."""
+def sampler_function(*, positive_end: bool = False) -> Callable[[Run], Sampler]:
+    """Decorator that turns `run(model, sde, x, t, *, generator, callback, progress, **options)`,
+    with t the checked times (a float64 array; > 0 at the end with positive_end), into a sampler
+    with the common signature (`Sampler`, plus run's own keyword options), run under no_grad."""
 
-    def decorate(make_step: MakeStep) -> Sampler:
+    def decorate(run: Run) -> Sampler:
         def sampler(
             model: Score,
             sde,
@@ -113,16 +114,32 @@ def stepping_sampler(desc: str) -> Callable[[MakeStep], Sampler]:
             generator: torch.Generator | None = None,
             callback: Callback | None = None,
             progress: bool = False,
+            **options: Any,
         ) -> torch.Tensor:
-            t = check_times(times)
-            step = make_step(model, sde, t, generator)
-            return run_steps(step, x, t, callback=callback, progress=progress, desc=desc)
+            t = check_times(times, positive_end=positive_end)
+            return run(model, sde, x, t, generator=generator, callback=callback, progress=progress, **options)
 
-        # The sampler takes make_step's name and docstring (so it pickles and documents as the
-        # public function) but keeps its own signature: no __wrapped__ pointing at make_step.
+        # The sampler takes run's name and docstring (so it pickles and documents as the public
+        # function) but keeps its own signature: no __wrapped__ pointing at run.
         for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
-            setattr(sampler, attr, getattr(make_step, attr))
+            setattr(sampler, attr, getattr(run, attr))
         return torch.no_grad()(sampler)
+
+    return decorate
+
+
+def stepping_sampler(desc: str) -> Callable[[MakeStep], Sampler]:
+    """Decorator that turns `make_step(model, sde, t, generator) -> step` into a sampler with the
+    common signature (see `sampler_function`) that runs `step` (see `run_steps`), with `desc` on the bar."""
+
+    def decorate(make_step: MakeStep) -> Sampler:
+        def run(model: Score, sde, x: torch.Tensor, t: np.ndarray, **common: Any) -> torch.Tensor:
+            step = make_step(model, sde, t, common["generator"])
+            return run_steps(step, x, t, callback=common["callback"], progress=common["progress"], desc=desc)
+
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(run, attr, getattr(make_step, attr))
+        return sampler_function()(run)
 
     return decorate
 

@@ -9,10 +9,12 @@ step.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._torch import torch
-from ._common import Callback, Score, Step, check_times, pf_velocity, progress_bar, stepping_sampler
+from ._common import Score, Step, pf_velocity, progress_bar, sampler_function, stepping_sampler
 
 
 @stepping_sampler("euler")
@@ -41,27 +43,25 @@ def heun_ode(model: Score, sde, t: np.ndarray, generator: torch.Generator | None
     return step
 
 
-@torch.no_grad()
+@sampler_function(positive_end=True)
 def rk45_ode(
     model: Score,
     sde,
     x: torch.Tensor,
-    times,
+    t: np.ndarray,
     *,
-    generator: torch.Generator | None = None,
-    callback: Callback | None = None,
-    progress: bool = False,
     rtol: float = 1e-5,
     atol: float = 1e-5,
+    **common: Any,
 ) -> torch.Tensor:
     """Adaptive Runge–Kutta 4(5) (scipy's solve_ivp) on the flattened batch, in float64.
 
     Only times[0] and times[-1] set the interval (the step size is adaptive); the callback sees the
-    solution at every entry of `times`. times[-1] must be > 0.
+    solution at every entry of `times`. times[-1] must be > 0. rtol, atol: solve_ivp's tolerances.
     """
     from scipy.integrate import solve_ivp
 
-    t = check_times(times, positive_end=True)
+    callback, progress = common["callback"], common["progress"]
     shape, dtype, device = x.shape, x.dtype, x.device
     with progress_bar(0, progress, "rk45 (evaluations)") as bar:
 

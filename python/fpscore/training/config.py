@@ -28,8 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SDE_KINDS = ("ve", "vp", "constant")
+from ..sde import SDE_KINDS, SDES, make_sde
+
+# The choices of the config's options: the trainer, the networks and the losses read them from here.
 TIME_SAMPLINGS = ("stratified", "uniform")
+TIME_EMBEDDINGS = ("fourier", "linear")
+PRECONDITIONINGS = ("none", "edm")
+WEIGHTINGS = ("unit", "paper")
 LOSS_NAMES = ("dsm", "ssm", "sw")
 
 _TERM = re.compile(
@@ -70,27 +75,13 @@ class SDEConfig:
     g: float = 1.0
 
     def build(self):
-        from ..sde import VESDE, VPSDE, ConstantSDE
-
-        if self.kind == "ve":
-            return VESDE(self.sigma)
-        if self.kind == "vp":
-            return VPSDE(self.beta_min, self.beta_max)
-        if self.kind == "constant":
-            return ConstantSDE(self.g)
-        raise ValueError(f"sde.kind must be one of {SDE_KINDS}, got {self.kind!r}")
+        return make_sde(self.kind, dataclasses.asdict(self))
 
     @classmethod
     def from_sde(cls, sde) -> SDEConfig:
-        from ..sde import VESDE, VPSDE, ConstantSDE
-
-        if isinstance(sde, VESDE):
-            return cls(kind="ve", sigma=sde.sigma)
-        if isinstance(sde, VPSDE):
-            return cls(kind="vp", beta_min=sde.beta_min, beta_max=sde.beta_max)
-        if isinstance(sde, ConstantSDE):
-            return cls(kind="constant", g=sde.g_value)
-        raise TypeError(f"cannot describe {type(sde).__name__} in a config")
+        if not isinstance(sde, SDES):
+            raise TypeError(f"cannot describe {type(sde).__name__} in a config")
+        return cls(kind=sde.kind, **sde.parameters())
 
 
 @dataclass
@@ -222,22 +213,16 @@ class Config:
         return self
 
     def validate(self) -> None:
-        if self.sde.kind not in SDE_KINDS:
-            raise ValueError(f"sde.kind must be one of {SDE_KINDS}, got {self.sde.kind!r}")
-        if self.data.time_sampling not in TIME_SAMPLINGS:
-            raise ValueError(
-                f"data.time_sampling must be one of {TIME_SAMPLINGS}, got {self.data.time_sampling!r}"
-            )
-        if self.model.time_embedding not in ("fourier", "linear"):
-            raise ValueError(
-                f"model.time_embedding must be 'fourier' or 'linear', got {self.model.time_embedding!r}"
-            )
-        if self.model.preconditioning not in ("none", "edm"):
-            raise ValueError(
-                f"model.preconditioning must be 'none' or 'edm', got {self.model.preconditioning!r}"
-            )
-        if self.loss.weighting not in ("paper", "unit"):
-            raise ValueError(f"loss.weighting must be 'paper' or 'unit', got {self.loss.weighting!r}")
+        choices = {
+            "sde.kind": (self.sde.kind, SDE_KINDS),
+            "data.time_sampling": (self.data.time_sampling, TIME_SAMPLINGS),
+            "model.time_embedding": (self.model.time_embedding, TIME_EMBEDDINGS),
+            "model.preconditioning": (self.model.preconditioning, PRECONDITIONINGS),
+            "loss.weighting": (self.loss.weighting, WEIGHTINGS),
+        }
+        for key, (value, options) in choices.items():
+            if value not in options:
+                raise ValueError(f"{key} must be one of {options}, got {value!r}")
         parse_loss(self.loss.spec)
         t = self.train
         positive = {

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._torch import torch
-from .config import LOSS_NAMES, parse_loss
+from .config import LOSS_NAMES, WEIGHTINGS, parse_loss
 
 __all__ = [
     "LOSS_NAMES",
@@ -43,7 +43,6 @@ __all__ = [
     "time_weight",
 ]
 
-WEIGHTINGS = ("unit", "paper")
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

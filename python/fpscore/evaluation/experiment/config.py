@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...embedding.transport import INITS
 from ...training.config import _parse_value, _toml, parse_assignments, parse_loss, set_field
 
 ARM_KINDS = ("embed", "control", "ddpm", "edm")
@@ -39,7 +40,6 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "three32-conditional": {"count": 3, "size": 32, "condition_weight": 0.6},
 }
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee")
-INITS = ("intensity", "value-kde")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class ExperimentConfig:
     indices: tuple[int, ...] = ()  # image indices in the data file (data = a path)
     size: int = 0  # 0: the scenario's size
     condition_weight: float = -1.0  # w of the conditional start (1 − w)·z + w·x; −1: the scenario's
-    arms: tuple[str, ...] = ("embed", "control", "ddpm", "edm")
+    arms: tuple[str, ...] = ARM_KINDS
     seeds: tuple[int, ...] = (0, 1, 2)
     budget_seconds: float = 60.0
     max_steps: int = 0

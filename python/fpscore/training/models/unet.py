@@ -22,11 +22,11 @@ import math
 from collections.abc import Sequence
 
 from ..._torch import torch
+from ..config import TIME_EMBEDDINGS
 
 nn = torch.nn
 F = torch.nn.functional
 
-TIME_EMBEDDINGS = ("fourier", "linear")
 
 
 def _num_groups(channels: int) -> int:

@@ -1,0 +1,134 @@
+"""`fpscore precompute`: embed images into a resumable on-disk cache.
+
+The method's options are the fields of `PrecomputeParams` (names, defaults, choices and help come
+from there); the process's are those of `SDEConfig`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+
+from ..embedding.params import PrecomputeParams
+
+# Data options, passed (when given) to the loader of the source.
+DATA_OPTIONS = ("classes", "indices", "count", "size", "channels", "split", "skip_corrupt", "key", "layout")
+_TYPES = {"int": int, "float": float, "float | None": float, "str": str}
+
+
+def _size_arg(text: str) -> int | tuple[int, int]:
+    """ "32" or "32x48" (H x W)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}") from None
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise argparse.ArgumentTypeError(f"expected N or HxW, got {text!r}")
+
+
+def _class_arg(text: str) -> int | str:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def params_from_args(args: argparse.Namespace) -> PrecomputeParams:
+    return PrecomputeParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(PrecomputeParams)})
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import data
+    from ..embedding.precompute import precompute
+    from ..sde import make_sde
+
+    sde = make_sde(args.sde, vars(args))
+    params = params_from_args(args)
+    options = {k: getattr(args, k) for k in DATA_OPTIONS if getattr(args, k) not in (None, False)}
+    function, positional = data.loader(args.source)
+    accepted = inspect.signature(function).parameters
+    unused = [k for k in options if k not in accepted]
+    if unused:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unused)
+        raise ValueError(
+            f"{flags} do(es) not apply to {args.source!r} (read by fpscore.data.{function.__name__})"
+        )
+    if args.dry_run:
+        resolved = {
+            "source": str(args.source),
+            "loader": f"fpscore.data.{function.__name__}",
+            "data_options": options,
+            "cache": str(args.cache),
+            "parameters": params.manifest(sde),
+        }
+        print(json.dumps(resolved, indent=2))
+        return 0
+    images = function(*positional, **options)
+    summary = precompute(
+        images,
+        args.cache,
+        sde,
+        params,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        threads=args.threads,
+    )
+    print(summary)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..sde import SDE_KINDS, SDES
+    from ..training.config import SDEConfig
+
+    p = sub.add_parser(
+        "precompute",
+        help="embed images (initial log-density, Fokker-Planck solve, transport) into an on-disk cache",
+        description="Embed images into a resumable on-disk cache of .npy shards and a JSON manifest. "
+        "Running it again with the same arguments resumes an interrupted run.",
+    )
+    p.add_argument(
+        "source",
+        help="'samples' (photos shipped with scikit-image), 'faces' (skimage lfw_subset), "
+        "a .npy/.npz file, a CIFAR-10 batch or folder of batches, or a folder of image files",
+    )
+    p.add_argument("cache", help="cache folder (created if missing)")
+    d = p.add_argument_group("data selection")
+    d.add_argument("--classes", nargs="+", type=_class_arg, help="class indices or names")
+    d.add_argument("--indices", nargs="+", type=int, help="positions among the (class-selected) images")
+    d.add_argument("--count", type=int, help="the first COUNT (class-selected) images")
+    d.add_argument("--size", type=_size_arg, help="resize to N x N or HxW (antialiased, centred crop)")
+    d.add_argument("--channels", type=int, choices=[1, 3], help="1 (luminance) or 3 (RGB)")
+    d.add_argument("--split", choices=["train", "test"], help="CIFAR-10 split (default train)")
+    d.add_argument("--key", help=".npz: the array holding the images")
+    d.add_argument("--layout", choices=["auto", "NCHW", "NHWC", "NHW"], help=".npy/.npz layout")
+    d.add_argument("--skip-corrupt", action="store_true", help="skip unreadable files with a warning")
+    groups = {"method": p.add_argument_group("method"), "output": p.add_argument_group("output")}
+    sde = SDEConfig()
+    m = groups["method"]
+    m.add_argument("--sde", choices=SDE_KINDS, default=sde.kind, help=f"default {sde.kind}")
+    for cls in SDES:
+        for name in cls.PARAMETERS:
+            value = getattr(sde, name)
+            m.add_argument(
+                "--" + name.replace("_", "-"),
+                type=float,
+                default=value,
+                help=f"{cls.__name__} {name} (default {value:g})",
+            )
+    for f in dataclasses.fields(PrecomputeParams):
+        group, flag = groups[f.metadata["group"]], "--" + f.name.replace("_", "-")
+        help_text = f.metadata["help"]
+        if f.type == "bool":
+            group.add_argument(flag, action="store_true", help=help_text or None)
+        elif f.metadata["choices"]:
+            group.add_argument(flag, choices=f.metadata["choices"], default=f.default, help=help_text or None)
+        else:
+            group.add_argument(flag, type=_TYPES[str(f.type)], default=f.default, help=help_text or None)
+    o = groups["output"]
+    o.add_argument("--overwrite", action="store_true", help="start over if the cache differs")
+    o.add_argument("--threads", type=int, help="solver threads (default: all cores)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--dry-run", action="store_true", help="print the resolved configuration and stop")
+    p.set_defaults(run=run)
