@@ -294,3 +294,59 @@ def test_sde_reprs() -> None:
     assert "2.0" in repr(fpscore.VESDE(2.0))
     assert "0.1" in repr(fpscore.VPSDE(0.1, 20.0)) and "20.0" in repr(fpscore.VPSDE(0.1, 20.0))
     assert "0.5" in repr(fpscore.ConstantSDE(0.5))
+
+
+# --------------------------------------------------------------------------------------------------
+# Layout: the public names, without torch and with it
+# --------------------------------------------------------------------------------------------------
+
+
+def test_import_and_cli_without_torch() -> None:
+    """`import fpscore`, the CLI's parser and the torch-free subpackages work with torch blocked;
+    the names that need torch say how to get it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import fpscore, fpscore.cli, fpscore.sampling\n"
+        "import fpscore.numerics.verify, fpscore.embedding.show, fpscore.evaluation.experiment\n"
+        "fpscore.cli.build_parser().parse_args(['sample', 'run'])\n"
+        "assert 'heun' in fpscore.sampling.SAMPLER_NAMES\n"
+        "assert fpscore.data.load is fpscore.data.loaders.load\n"
+        "for name in ('Trainer', 'UNet', 'EmbeddedDataset', 'losses'):\n"
+        "    try:\n        getattr(fpscore, name)\n    except ImportError as e:\n        print(name, e)\n"
+        "try:\n    fpscore.samplers.heun_ode\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.count("pip install torch==2.13.0") == 5, out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["UNet", "EDMPreconditioned", "EpsilonScore", "Objective", "Trainer", "InMemoryDataset",
+     "load_trained", "run_demo", "EmbeddedDataset", "experiment", "baselines", "samplers", "losses",
+     "metrics", "models"],
+)
+def test_lazy_names(name: str) -> None:
+    pytest.importorskip("torch")
+    assert getattr(fpscore, name) is not None
+
+
+def test_sde_dict_round_trip() -> None:
+    from fpscore.sde import SDE_KINDS, make_sde, sde_from_dict
+    from fpscore.training.config import SDEConfig
+
+    for sde in (fpscore.VESDE(3.0), fpscore.VPSDE(0.2, 10.0), fpscore.ConstantSDE(0.5)):
+        spec = sde.to_dict()
+        assert spec["type"] == type(sde).__name__
+        assert repr(sde_from_dict(spec)) == repr(sde)
+        assert repr(SDEConfig.from_sde(sde).build()) == repr(sde)
+        assert repr(make_sde(sde.kind, {**SDEConfig().__dict__, **sde.parameters()})) == repr(sde)
+    assert fpscore.VESDE(2.0).to_dict() == {"type": "VESDE", "sigma": 2.0}  # as cache manifests hold it
+    assert fpscore.ConstantSDE(1.5).to_dict() == {"type": "ConstantSDE", "g": 1.5}
+    assert SDE_KINDS == ("ve", "vp", "constant")
+    with pytest.raises(ValueError, match="unknown SDE type"):
+        sde_from_dict({"type": "OtherSDE"})
+    with pytest.raises(ValueError, match=r"sde\.kind"):
+        make_sde("other", {})

@@ -255,3 +255,26 @@ def test_embedded_dataset(tmp_path: Path) -> None:
     assert tuple(batch[0].shape) == (5, 3, 12, 12) and batch[1].tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="bins"):
         fpscore.EmbeddedDataset(tmp_path, bins=[6])
+
+
+def test_precompute_params(tmp_path: Path) -> None:
+    from fpscore.embedding.params import PrecomputeParams
+
+    params = PrecomputeParams(n_steps=5, shard_size=3)
+    manifest = params.manifest(fpscore.VESDE(2.0))
+    assert manifest["sde"] == {"type": "VESDE", "sigma": 2.0}
+    assert manifest["init_params"] == {"sigma_s": 1.0, "eps": 0.01}
+    assert (manifest["n_steps"], manifest["shard_size"], manifest["bc"]) == (5, 3, "zero")
+    with pytest.raises(ValueError, match="bc"):
+        PrecomputeParams(bc="dirichlet")
+    with pytest.raises(ValueError, match="unknown scheme"):
+        PrecomputeParams(scheme="other")
+    with pytest.raises(TypeError, match="sde"):
+        params.manifest("VESDE")
+    # the object and its fields as keywords write the same cache
+    a = fpscore.precompute(IMAGES[:3], tmp_path / "a", fpscore.VESDE(2.0), params, progress=False)
+    sde = fpscore.VESDE(2.0)
+    b = fpscore.precompute(IMAGES[:3], tmp_path / "b", sde, n_steps=5, shard_size=3, progress=False)
+    assert _shard_bytes(a.cache_dir) == _shard_bytes(b.cache_dir)
+    c = fpscore.precompute(IMAGES[:3], tmp_path / "c", sde, params, shard_size=2, progress=False)
+    assert c.num_shards == 2

@@ -5,13 +5,14 @@ the dataset's own time grid (any increasing grid, not only a uniform one). From 
 
     x̂ⁿ = x⁰ + s·(xⁿ/aₙ − x⁰),
 
-where aₙ = `fpscore.embed.drift_factor` removes the drift's own pull that the embedding already
+where aₙ = `fpscore.embedding.transport.drift_factor` removes the drift's own pull that the embedding already
 applied (VP: xⁿ ≈ α(tₙ)x⁰ with a zero score; the loss multiplies by α(t) itself, once), and s is
 the embedding *strength*: s = 1 is the embedding as computed, s = 0 the control (x⁰ at every time),
 other values scale the displacement the score causes. The loss then noises x̂ⁿ as α(t)·x̂ⁿ + λ(t)·z.
 
-Datasets follow the protocol of `fpscore.train`: items (xⁿ (C, H, W), n, image index), in the layout
-of `fpscore.EmbeddedDataset` when they have `bins`, else indexed by reading every item once.
+Datasets follow the protocol of `fpscore.training.trainer`: items (xⁿ (C, H, W), n, image index),
+in the layout of `fpscore.EmbeddedDataset` when they have `bins`, else indexed by reading every
+item once. `TrainingImages.batch` draws a step's times and images (the trainer only trains).
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ import numpy as np
 
 from .._torch import torch
 from ..embedding.transport import drift_factor
+
+
+def _time_grid(dataset: Any, times: Any) -> np.ndarray:
+    """The times t₀ … t_N of the dataset's bins, checked to increase from t₀ = 0."""
+    if times is None:
+        times = getattr(dataset, "times", None)
+    if times is None:
+        bins = getattr(dataset, "bins", None)
+        times = np.linspace(0.0, 1.0, (max(bins) if bins else 1) + 1)
+    grid = np.asarray(times, dtype=np.float64)
+    if grid.ndim != 1 or grid.size < 1 or np.any(np.diff(grid) <= 0) or grid[0] != 0:
+        raise ValueError(f"times must increase from t₀ = 0, got {grid}")
+    return grid
 
 
 class ItemLocator:
@@ -68,23 +82,54 @@ def nearest_bins(times: np.ndarray | torch.Tensor, t: torch.Tensor) -> torch.Ten
 
 
 class TrainingImages:
-    """x̂ⁿ for (image, t) pairs: see the module docstring.
+    """The data side of a training step: times, images and x̂ⁿ (see the module docstring).
 
-    dataset: embedded trajectories (the trainer's protocol); times: (N+1,) increasing from 0; sde:
-    the SDE the trajectories were embedded with; strength: s (0: the control, x⁰ at every time).
+    dataset: embedded trajectories (the trainer's protocol); times: (N+1,) increasing from 0 (default:
+    the dataset's `times`, else linspace(0, 1, N+1) for its bins); sde: the SDE the trajectories were
+    embedded with; strength: s (0: the control, x⁰ at every time); times t ∈ [t_min, T] are drawn
+    "stratified" (one per stratum of [t_min, T] split in B equal parts) or "uniform".
     """
 
-    def __init__(self, dataset: Any, times: np.ndarray, sde: Any, strength: float = 1.0) -> None:
-        self.locate = ItemLocator(dataset)
-        self.times = np.asarray(times, dtype=np.float64)
+    def __init__(
+        self,
+        dataset: Any,
+        times: Any,
+        sde: Any,
+        strength: float = 1.0,
+        *,
+        t_min: float = 0.0,
+        time_sampling: str = "stratified",
+    ) -> None:
+        self.times = _time_grid(dataset, times)
         self.strength = float(strength)
         if not np.isfinite(self.strength):
             raise ValueError(f"the embedding strength must be finite, got {strength}")
+        if self.times.size < 2 and self.strength != 0.0:
+            raise ValueError("a single time bin (the images alone) trains only with data.scores_zero")
+        self.T = float(self.times[-1]) if self.times.size > 1 else 1.0
+        if not t_min < self.T:
+            raise ValueError(f"data.t_min ({t_min}) must be below T = {self.T}")
+        self.t_min, self.time_sampling = float(t_min), time_sampling
+        self.locate = ItemLocator(dataset)
         self.factor = drift_factor(sde, self.times)
         self._grid = torch.as_tensor(self.times)
         missing = sorted(set(range(len(self.times))) - set(self.locate.bins))
         if missing and not (self.strength == 0.0 and 0 in self.locate.bins):
             raise ValueError(f"the dataset lacks time bins {missing} (it serves {self.locate.bins})")
+
+    def sample_times(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """B times in [t_min, T] (float64), drawn from `generator`."""
+        u = torch.rand(batch, generator=generator, dtype=torch.float64)
+        if self.time_sampling == "stratified":
+            u = (torch.arange(batch, dtype=torch.float64) + u) / batch
+        return self.t_min + (self.T - self.t_min) * u
+
+    def batch(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch (x̂ⁿ (B, C, H, W) float32, t (B,) float64): B times, then B image indices,
+        drawn from `generator` in that order."""
+        t = self.sample_times(batch, generator)
+        images = torch.randint(self.n_images, (batch,), generator=generator)
+        return self(images, t), t
 
     @property
     def n_images(self) -> int:

@@ -86,9 +86,9 @@ class SDEConfig:
 
 @dataclass
 class ModelConfig:
-    """The U-Net (`fpscore.models.UNet`); the defaults are the paper's CIFAR-10 model.
+    """The U-Net (`fpscore.UNet`); the defaults are the paper's CIFAR-10 model.
     preconditioning: "none" (the network's output is ε̂) or "edm" (ε̂ from the network through
-    EDM's skip and scalings, `fpscore.models.EDMPreconditioned`, with sigma_data and data_mean)."""
+    EDM's skip and scalings, `fpscore.EDMPreconditioned`, with sigma_data and data_mean)."""
 
     image_channels: int = 3
     image_size: int = 32
@@ -109,7 +109,7 @@ class DataConfig:
     """cache: an `fpscore precompute` folder. Times t ∈ [t_min, T] are drawn "stratified" (each batch
     covers [t_min, T] evenly, one time per stratum, as the paper's code) or "uniform"; each sample uses
     the embedded image xⁿ of the time bin n nearest to t. strength: s in x⁰ + s·(xⁿ − x⁰), the
-    displacement the score causes scaled (1: the embedding as computed; see `fpscore.training_data`).
+    displacement the score causes scaled (1: the embedding as computed; see `fpscore.data.training`).
     scores_zero: the same pipeline with the embedding turned off (x⁰ at every time; s = 0)."""
 
     cache: str = ""

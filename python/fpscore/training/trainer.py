@@ -9,13 +9,13 @@ once by reading every item.
 Each step draws, from the trainer's own torch.Generator, B times t ∈ [t_min, T] ("stratified": one
 per stratum of [t_min, T] split in B equal parts, as the paper's code does; "uniform"), B image
 indices, then the loss's noise and projections. Sample j is noised from the clean image x̂ⁿ of the
-time bin nearest to tⱼ (`fpscore.training_data`: the drift's own pull removed, the embedding
+time bin nearest to tⱼ (`fpscore.data.training`: the drift's own pull removed, the embedding
 strength applied; x⁰ for all times with `scores_zero`). Adam with linear warm-up, gradient
 clipping, an EMA of the weights, optional mixed precision (off by default).
 
 A run folder holds config.toml (the resolved config), metrics.jsonl (one JSON object per logged
 step, with `train_seconds`: the time spent in training steps, summed over every session of the run)
-and checkpoints/ (see `fpscore.checkpoint`). `Trainer(..., resume=True)` continues from the
+and checkpoints/ (see `fpscore.training.checkpoint`). `Trainer(..., resume=True)` continues from the
 newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state, so on the CPU
 the result is bit-identical to an uninterrupted run. It refuses a checkpoint trained with other
 settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
@@ -148,13 +148,13 @@ def _set_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
 class Trainer:
     """Train an ε-U-Net on a dataset of embedded images.
 
-    config: a `fpscore.config.Config`; dataset: see the module docstring; sde and times default to
+    config: a `fpscore.Config`; dataset: see the module docstring; sde and times default to
     the dataset's (`dataset.sde`, `dataset.times`), else to config.sde and linspace(0, 1, N+1).
     out_dir: the run folder (default config.train.out). resume: continue from its newest checkpoint;
     without it the folder must not hold checkpoints yet. The network is initialised after
     torch.manual_seed(train.seed) (dropout draws from torch's global generator, which checkpoints
     save and restore); every other draw comes from the trainer's own generator.
-    model, objective: another network and another loss with the `fpscore.losses.Objective` call
+    model, objective: another network and another loss with the `fpscore.Objective` call
     signature (the baselines of `fpscore.baselines`); default: the config's U-Net and loss.
     """
 
@@ -175,24 +175,16 @@ class Trainer:
         self.dataset = dataset
         self.sde = sde if sde is not None else getattr(dataset, "sde", None) or config.sde.build()
         self.config.sde = SDEConfig.from_sde(self.sde)
-        times = times if times is not None else getattr(dataset, "times", None)
-        if times is None:
-            bins = getattr(dataset, "bins", None)
-            times = np.linspace(0.0, 1.0, (max(bins) if bins else 1) + 1)
-        self.times = np.asarray(times, dtype=np.float64)
-        if (
-            self.times.ndim != 1
-            or self.times.size < 1
-            or np.any(np.diff(self.times) <= 0)
-            or self.times[0] != 0
-        ):
-            raise ValueError(f"times must increase from t₀ = 0, got {self.times}")
-        if self.times.size < 2 and self.config.data.effective_strength != 0.0:
-            raise ValueError("a single time bin (the images alone) trains only with data.scores_zero")
-        self.T = float(self.times[-1]) if self.times.size > 1 else 1.0
-        if not self.config.data.t_min < self.T:
-            raise ValueError(f"data.t_min ({self.config.data.t_min}) must be below T = {self.T}")
-        self.images = TrainingImages(dataset, self.times, self.sde, self.config.data.effective_strength)
+        dc = self.config.data
+        self.images = TrainingImages(
+            dataset,
+            times,
+            self.sde,
+            dc.effective_strength,
+            t_min=dc.t_min,
+            time_sampling=dc.time_sampling,
+        )
+        self.times, self.T = self.images.times, self.images.T
         self.run_dir = Path(out_dir if out_dir is not None else self.config.train.out)
         tc = self.config.train
         self.device = torch.device(tc.device)
@@ -233,19 +225,12 @@ class Trainer:
     # -- one step ---------------------------------------------------------------------------------
 
     def sample_times(self, batch: int) -> torch.Tensor:
-        lo, hi = self.config.data.t_min, self.T
-        u = torch.rand(batch, generator=self.generator, dtype=torch.float64)
-        if self.config.data.time_sampling == "stratified":
-            u = (torch.arange(batch, dtype=torch.float64) + u) / batch
-        return lo + (hi - lo) * u
+        return self.images.sample_times(batch, self.generator)
 
     def batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A training batch (x̂ⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator."""
-        b = batch_size or self.config.train.batch_size
-        t = self.sample_times(b)
-        images = torch.randint(self.images.n_images, (b,), generator=self.generator)
-        x = self.images(images, t).to(self.device, torch.float32)
-        return x, t.to(self.device, torch.float32)
+        x, t = self.images.batch(batch_size or self.config.train.batch_size, self.generator)
+        return x.to(self.device, torch.float32), t.to(self.device, torch.float32)
 
     def lr_at(self, step: int) -> float:
         w = self.config.train.warmup
