@@ -10,7 +10,8 @@ from typing import Any
 from . import data
 from ._core import ConvergenceError, SingularMatrixError
 from ._core import __version__ as __version__
-from .embedding.precompute import EmbeddingCache, PrecomputeSummary, open_cache, precompute
+from .embedding.cache import EmbeddingCache, open_cache
+from .embedding.precompute import PrecomputeSummary, precompute
 from .embedding.show import show_cache
 from .embedding.transport import embed, initial_log_density
 from .numerics.grid import grid_coordinates, padded_coordinates

@@ -21,7 +21,7 @@ def resolve_config(args: argparse.Namespace):
     }
     cfg = load_config(args.config, overrides(args, shortcuts))
     if cfg.data.cache and Path(cfg.data.cache).is_dir():
-        from ..embedding.precompute import open_cache
+        from ..embedding.cache import open_cache
 
         cache = open_cache(cfg.data.cache)
         cfg.sde = SDEConfig.from_sde(cache.sde)

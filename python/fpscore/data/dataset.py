@@ -16,7 +16,7 @@ except ImportError as err:  # torch is optional for fpscore
         "fpscore.EmbeddedDataset needs PyTorch, which is not installed: pip install torch==2.13.0"
     ) from err
 
-from ..embedding.precompute import EmbeddingCache
+from ..embedding.cache import EmbeddingCache
 
 
 class EmbeddedDataset(Dataset):

@@ -39,13 +39,9 @@ from .._validation import optional_count
 from ..data.loaders import ImageSet
 from ..numerics.solver import FPSolution, solve_log_density
 from ..sde import SDE, sde_from_dict
+from .cache import FORMAT, FORMAT_VERSION, MANIFEST, read_manifest
 from .params import PrecomputeParams
 from .transport import embed, initial_log_density
-
-FORMAT = "fpscore-embedding-cache"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-
 
 # --------------------------------------------------------------------------------------------------
 # Parameters as JSON
@@ -88,25 +84,6 @@ def _save_npy(path: Path, array: NDArray[Any]) -> str:
 def _write_manifest(cache: Path, manifest: Mapping[str, Any]) -> None:
     with atomic_write(cache / MANIFEST, per_process=True) as f:
         f.write((json.dumps(manifest, indent=1) + "\n").encode())
-
-
-def read_manifest(cache_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The manifest of a cache folder (ValueError when missing or not a cache manifest)."""
-    path = Path(cache_dir) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{cache_dir} is not an fpscore cache: no {MANIFEST}") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read {path}: {err}") from err
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an fpscore embedding cache manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has cache format version {manifest.get('format_version')}, this fpscore reads "
-            f"{FORMAT_VERSION}: compute the cache again with overwrite=True"
-        )
-    return manifest
 
 
 @contextlib.contextmanager
@@ -439,81 +416,3 @@ def _progress_bar(progress: bool, total: int, initial: int) -> Iterator[Any]:
 
     with tqdm(total=total, initial=initial, unit="img", desc="precompute", dynamic_ncols=True) as bar:
         yield bar
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading a cache
-# --------------------------------------------------------------------------------------------------
-
-
-class EmbeddingCache:
-    """A finished cache, read through memory maps (`np.load(..., mmap_mode="r")`).
-
-    manifest: the JSON manifest; parameters: its "parameters"; sde: the SDE it was computed with;
-    times: (N+1,); image_shape: (C, H, W); len(): number of images.
-    trajectory(i): (N+1, C, H, W) embedded trajectory of image i (bin 0 is the image itself, in
-    the cache's dtype); score(i): (N+1, C, 2, H, W) when the cache stores scores.
-    """
-
-    def __init__(self, cache_dir: str | os.PathLike[str], *, verify: bool = False) -> None:
-        self.cache_dir = Path(cache_dir)
-        self.manifest = read_manifest(self.cache_dir)
-        if not self.manifest.get("complete"):
-            done = len(self.manifest.get("shards", []))
-            raise ValueError(
-                f"the cache {self.cache_dir} is incomplete ({done} of {self.manifest.get('num_shards')} "
-                "shards): run the same pre-computation again to finish it"
-            )
-        self.parameters: dict[str, Any] = self.manifest["parameters"]
-        self.sde = sde_from_dict(self.parameters["sde"])
-        self.times = np.asarray(self.manifest["times"], dtype=np.float64)
-        self.image_shape = tuple(self.manifest["data"]["image_shape"])
-        self._shards = sorted(self.manifest["shards"], key=lambda e: e["start"])
-        self._starts = np.array([e["start"] for e in self._shards], dtype=np.int64)
-        if verify:
-            for e in self._shards:
-                for kind in ("embedded", "score"):
-                    if kind in e and sha256_file(self.cache_dir / e[kind]) != e[f"{kind}_sha256"]:
-                        raise ValueError(f"{self.cache_dir / e[kind]} does not match its checksum")
-        self._maps: dict[tuple[str, int], NDArray[Any]] = {}
-
-    def __len__(self) -> int:
-        return int(self.manifest["num_images"])
-
-    @property
-    def num_bins(self) -> int:
-        return int(self.times.size)
-
-    def __getstate__(self) -> dict[str, Any]:  # memory maps are reopened in the receiving process
-        state = self.__dict__.copy()
-        state["_maps"] = {}
-        return state
-
-    def _locate(self, i: int, kind: str) -> tuple[NDArray[Any], int]:
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"image index {i} out of range for {n} images")
-        i %= n
-        k = int(np.searchsorted(self._starts, i, side="right") - 1)
-        entry = self._shards[k]
-        if kind not in entry:
-            raise ValueError(
-                f"the cache {self.cache_dir} stores no scores (computed with store_scores=False)"
-            )
-        key = (kind, k)
-        if key not in self._maps:
-            self._maps[key] = np.load(self.cache_dir / entry[kind], mmap_mode="r")
-        return self._maps[key], i - entry["start"]
-
-    def trajectory(self, i: int) -> NDArray[Any]:
-        arr, j = self._locate(i, "embedded")
-        return arr[j]
-
-    def score(self, i: int) -> NDArray[Any]:
-        arr, j = self._locate(i, "score")
-        return arr[j]
-
-
-def open_cache(cache_dir: str | os.PathLike[str], *, verify: bool = False) -> EmbeddingCache:
-    """Open a finished cache for reading; verify=True also checks every shard's SHA-256."""
-    return EmbeddingCache(cache_dir, verify=verify)

@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 
 from .._validation import choice, positive_int
 from ..data.images import write_png
-from .precompute import open_cache, solve_images
+from .cache import open_cache
+from .precompute import solve_images
 
 FIELDS = ("quiver", "magnitude")
 
