@@ -1,4 +1,5 @@
-"""The `fpscore` command line: one module per command, each with `add_parser(sub)` and `run(args)`.
+"""The `fpscore` command line: one module per command, each with its NAME, HELP (and DESCRIPTION),
+`add_arguments(parser)` and `run(args)`.
 
 Building the parser needs neither torch nor the data: commands import what they run when they run.
 """
@@ -23,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fpscore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
-        command.add_parser(sub)
+        p = sub.add_parser(command.NAME, help=command.HELP, description=getattr(command, "DESCRIPTION", None))
+        command.add_arguments(p)
+        p.set_defaults(run=command.run)
     return parser
 
 

@@ -5,6 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+NAME = "demo"
+HELP = "the whole pipeline on a bundled photo, with and without the embedding, on the CPU"
+DESCRIPTION = (
+    "Pre-compute the score embedding of a scikit-image photo (32x32), then train "
+    "a small U-Net twice with the same seed, config and prior noise: on the embedding, and as "
+    "a control with the embedding off (data.scores_zero), each until its samples reach the "
+    "target SSIM. Writes demo.png (both arms' samples and SSIM curves), summary.txt and "
+    "summary.json to --out. --out must be new, empty, or a folder an earlier demo created "
+    "(marked by a .fpscore-demo file): the demo replaces its own run and cache folders there "
+    "and refuses any other folder."
+)
+
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.demo import ARMS, run_demo
@@ -23,20 +35,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..evaluation.demo import DEMO_IMAGES
 
-    p = sub.add_parser(
-        "demo",
-        help="the whole pipeline on a bundled photo, with and without the embedding, on the CPU",
-        description="Pre-compute the score embedding of a scikit-image photo (32x32), then train "
-        "a small U-Net twice with the same seed, config and prior noise: on the embedding, and as "
-        "a control with the embedding off (data.scores_zero), each until its samples reach the "
-        "target SSIM. Writes demo.png (both arms' samples and SSIM curves), summary.txt and "
-        "summary.json to --out. --out must be new, empty, or a folder an earlier demo created "
-        "(marked by a .fpscore-demo file): the demo replaces its own run and cache folders there "
-        "and refuses any other folder.",
-    )
     p.add_argument(
         "--out",
         default="fpscore-demo",
@@ -48,4 +49,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-control", action="store_true", help="train the embedding arm only (no control)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)

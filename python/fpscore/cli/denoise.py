@@ -9,6 +9,14 @@ import numpy as np
 
 from ._common import add_sampler_options
 
+NAME = "denoise"
+HELP = "denoise an image with a trained run (needs torch)"
+DESCRIPTION = (
+    "Denoise IMAGE (resized to the model's size) from its noise level: "
+    "--sigma S in [0, 1] pixel units, estimated from the image when not given. "
+    "--add-noise S first adds Gaussian noise of std S (and reports SSIM/PSNR)."
+)
+
 
 def run(args: argparse.Namespace) -> int:
     from .._torch import torch
@@ -51,18 +59,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "denoise",
-        help="denoise an image with a trained run (needs torch)",
-        description="Denoise IMAGE (resized to the model's size) from its noise level: "
-        "--sigma S in [0, 1] pixel units, estimated from the image when not given. "
-        "--add-noise S first adds Gaussian noise of std S (and reports SSIM/PSNR).",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", help="an image file (PNG, JPEG, ...)")
     p.add_argument("--run", dest="run_dir", required=True, help="a run folder (with checkpoints/)")
     p.add_argument("--sigma", type=float, help="noise standard deviation of IMAGE (default: estimated)")
     p.add_argument("--add-noise", type=float, help="add Gaussian noise of this std first")
     add_sampler_options(p, steps=50)
     p.add_argument("--out", default="denoised.png", help="PNG file: noisy | denoised (default denoised.png)")
-    p.set_defaults(run=run)

@@ -6,6 +6,16 @@ import argparse
 
 from ._common import add_settings_options, overrides
 
+NAME = "experiment"
+HELP = "does score embedding train faster? arms side by side against training time (needs torch)"
+DESCRIPTION = (
+    "Train several arms (embed, control, ddpm, edm, and variants such as "
+    "embed:strength=0.5) on the same images, one after another, and record the SSIM of their "
+    "samples against training seconds. Writes results.json, table.md and curves.png. "
+    "Running it again on the same folder resumes it. `fpscore experiment report DIR` redraws "
+    "the table and the plot."
+)
+
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.experiment import build_config, write_report
@@ -29,18 +39,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..evaluation.experiment.config import PRESETS, SCENARIOS
 
-    p = sub.add_parser(
-        "experiment",
-        help="does score embedding train faster? arms side by side against training time (needs torch)",
-        description="Train several arms (embed, control, ddpm, edm, and variants such as "
-        "embed:strength=0.5) on the same images, one after another, and record the SSIM of their "
-        "samples against training seconds. Writes results.json, table.md and curves.png. "
-        "Running it again on the same folder resumes it. `fpscore experiment report DIR` redraws "
-        "the table and the plot.",
-    )
     p.add_argument("action", nargs="?", choices=["run", "report"], default="run", help="default run")
     p.add_argument("folder", nargs="?", help="the experiment folder (report: required)")
     p.add_argument("--preset", default="quick", choices=list(PRESETS), help="default quick")
@@ -50,4 +51,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="cpu (default) or cuda")
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings and stop")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(run=run)

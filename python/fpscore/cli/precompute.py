@@ -12,6 +12,13 @@ import json
 
 from ..embedding.params import PrecomputeParams
 
+NAME = "precompute"
+HELP = "embed images (initial log-density, Fokker-Planck solve, transport) into an on-disk cache"
+DESCRIPTION = (
+    "Embed images into a resumable on-disk cache of .npy shards and a JSON manifest. "
+    "Running it again with the same arguments resumes an interrupted run."
+)
+
 # Data options, passed (when given) to the loader of the source.
 DATA_OPTIONS = ("classes", "indices", "count", "size", "channels", "split", "skip_corrupt", "key", "layout")
 _TYPES = {"int": int, "float": float, "float | None": float, "str": str}
@@ -78,16 +85,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..sde import SDE_KINDS, SDES
     from ..training.config import SDEConfig
 
-    p = sub.add_parser(
-        "precompute",
-        help="embed images (initial log-density, Fokker-Planck solve, transport) into an on-disk cache",
-        description="Embed images into a resumable on-disk cache of .npy shards and a JSON manifest. "
-        "Running it again with the same arguments resumes an interrupted run.",
-    )
     p.add_argument(
         "source",
         help="'samples' (photos shipped with scikit-image), 'faces' (skimage lfw_subset), "
@@ -131,4 +132,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--threads", type=int, help="solver threads (default: all cores)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     o.add_argument("--dry-run", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(run=run)

@@ -8,6 +8,9 @@ import numpy as np
 
 from ._common import add_sampler_options
 
+NAME = "sample"
+HELP = "draw samples from a trained run and write a PNG grid (needs torch)"
+
 
 def run(args: argparse.Namespace) -> int:
     from .._torch import torch
@@ -36,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="draw samples from a trained run and write a PNG grid (needs torch)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN", help="a run folder (with checkpoints/)")
     add_sampler_options(p, steps=100)
     p.add_argument("-n", type=int, default=8, help="number of samples (default 8)")
@@ -46,4 +48,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="samples.png", help="PNG file (default samples.png)")
     p.add_argument("--npy", help="also save the samples (n, C, H, W) to this .npy file")
-    p.set_defaults(run=run)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+NAME = "show"
+HELP = "render a cache to a PNG: embedded images, log-densities and score fields over time"
+
 
 def run(args: argparse.Namespace) -> int:
     from ..embedding.show import show_cache
@@ -17,13 +20,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..embedding.show import FIELDS
 
-    p = sub.add_parser(
-        "show",
-        help="render a cache to a PNG: embedded images, log-densities and score fields over time",
-    )
     p.add_argument("cache", help="a finished cache folder")
     p.add_argument("--out", required=True, help="the PNG file to write")
     p.add_argument("--images", type=int, default=3, help="how many images, evenly spaced (default 3)")
@@ -33,4 +32,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--field", choices=FIELDS, default=FIELDS[0])
     p.add_argument("--dpi", type=int, default=80)
     p.add_argument("--palette", action="store_true", help="256-colour PNG (smaller file)")
-    p.set_defaults(run=run)

@@ -7,6 +7,14 @@ from pathlib import Path
 
 from ._common import add_settings_options, overrides
 
+NAME = "train"
+HELP = "train a score network on an embedding cache (needs torch)"
+DESCRIPTION = (
+    "Train an ε-U-Net on the noised embedded images of a cache. The config is "
+    "the defaults, then --config, then --set, then the flags; the cache sets the SDE and "
+    "the image shape."
+)
+
 
 def resolve_config(args: argparse.Namespace):
     """Defaults ← --config ← --set ← the shortcut flags ← what the cache records (SDE, image shape)."""
@@ -51,14 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train a score network on an embedding cache (needs torch)",
-        description="Train an ε-U-Net on the noised embedded images of a cache. The config is "
-        "the defaults, then --config, then --set, then the flags; the cache sets the SDE and "
-        "the image shape.",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_settings_options(p, "config entries", "loss.spec=dsm+0.1*sw")
     p.add_argument("--cache", help="an `fpscore precompute` folder (data.cache)")
     p.add_argument("--out", help="the run folder (train.out)")
@@ -74,4 +75,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--format", choices=["toml", "json"], default="toml", help="--dry-run output (default toml)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)

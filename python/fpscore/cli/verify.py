@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+NAME = "verify"
+HELP = "solve a Cole-Hopf case against its exact solution and print errors and measured orders"
+
 
 def run(args: argparse.Namespace) -> int:
     from ..numerics.verify import format_table, spatial_convergence
@@ -12,13 +15,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..numerics.solver import SCHEMES
 
-    p = sub.add_parser(
-        "verify",
-        help="solve a Cole-Hopf case against its exact solution and print errors and measured orders",
-    )
     p.add_argument(
         "--sizes",
         type=int,
@@ -27,4 +26,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="grid sizes W = H, each with half the spacing of the one before (default: 17 33 65)",
     )
     p.add_argument("--schemes", nargs="+", default=list(SCHEMES), choices=SCHEMES)
-    p.set_defaults(run=run)
