@@ -272,3 +272,21 @@ def test_faces() -> None:
     np.testing.assert_array_equal(
         data.load_faces(classes=["non-face"], indices=[0]).images, f.images[100:101]
     )
+
+
+def test_image_grid_and_png(tmp_path: Path) -> None:
+    from fpscore.data.images import fit, grid, to_image, write_png
+
+    gray = np.linspace(0.0, 1.0, 3 * 4 * 5, dtype=np.float32).reshape(3, 1, 4, 5)
+    canvas = grid(gray, cols=2)
+    assert canvas.shape == (3, 2 * 6, 2 * 7)
+    np.testing.assert_array_equal(canvas[:, 6:10, 0:5], np.repeat(gray[2], 3, axis=0))
+    assert np.all(canvas[:, 6:, 7:] == 1.0)  # the empty fourth place stays white
+    path = write_png(to_image(canvas, scale=2), tmp_path / "sub" / "g.png")
+    with Image.open(path) as im:
+        assert im.size == (28, 24) and im.mode == "RGB"
+        back = np.asarray(im)[::2, ::2, 0] / 255.0
+    np.testing.assert_allclose(back[6:10, 0:5], gray[2, 0], atol=0.5 / 255)
+    assert to_image(gray[0]).mode == "L"
+    first = gray[0]
+    assert fit(first, (2, 2)).shape == (1, 2, 2) and fit(first, None) is first

@@ -141,3 +141,30 @@ def test_resume_refuses_other_settings(tmp_path, change, named):
     assert (tmp_path / "config.toml").read_text() == saved
     # what only changes how long or how it reports is accepted
     Trainer(tiny("train.steps=7", "train.log_every=3"), ds, out_dir=tmp_path, resume=True).train(3)
+
+
+def test_data_layer_draws_the_batch(tmp_path):
+    # The trainer's batch is TrainingImages.batch with the trainer's generator: B times (stratified
+    # over [t_min, T]), then B image indices, each sample x̂ⁿ at the bin nearest to its time.
+    from fpscore.data.training import TrainingImages
+
+    times = np.linspace(0.0, 1.0, 6)
+    traj = np.stack([images(3) + 0.01 * n for n in range(6)]).astype(np.float32)
+    ds = InMemoryDataset(traj, times)
+    trainer = Trainer(tiny("train.batch_size=5", "data.t_min=0.1"), ds, out_dir=tmp_path)
+    x, t = trainer.batch()
+    data = TrainingImages(ds, None, trainer.sde, t_min=0.1)
+    gen = torch.Generator().manual_seed(0)
+    t_ref = data.sample_times(5, gen)
+    picked = torch.randint(3, (5,), generator=gen)
+    x2, t2 = data.batch(5, torch.Generator().manual_seed(0))
+    assert torch.equal(t2, t_ref) and torch.equal(t.double(), t_ref.float().double())
+    assert torch.equal(x, x2) and torch.equal(x2, data(picked, t_ref))
+    assert np.all(np.diff(((t_ref - 0.1) / 0.9 * 5).floor().numpy()) == 1)  # one per stratum
+    bins = nearest_bins(times, t_ref)
+    for j in range(5):
+        assert torch.equal(x2[j], torch.as_tensor(traj[bins[j], picked[j]]))
+    with pytest.raises(ValueError, match="t_min"):
+        TrainingImages(ds, None, trainer.sde, t_min=1.0)
+    with pytest.raises(ValueError, match="scores_zero"):
+        TrainingImages(InMemoryDataset(traj[:1], [0.0]), None, trainer.sde)
