@@ -11,9 +11,10 @@ from . import data
 from ._core import ConvergenceError, SingularMatrixError
 from ._core import __version__ as __version__
 from .embedding.cache import EmbeddingCache, open_cache
+from .embedding.density import initial_log_density
 from .embedding.precompute import PrecomputeSummary, precompute
 from .embedding.show import show_cache
-from .embedding.transport import embed, initial_log_density
+from .embedding.transport import embed
 from .numerics.grid import grid_coordinates, padded_coordinates
 from .numerics.solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
 from .numerics.sparse import BatchedLU, SparseLU

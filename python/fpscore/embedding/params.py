@@ -11,7 +11,8 @@ from typing import Any
 from .._validation import choice, non_negative_float, positive_float, positive_int
 from ..numerics.solver import BOUNDARIES, ITERATIONS, SCHEMES
 from ..sde import SDE
-from .transport import INITS, REDUCTIONS
+from .density import INITS
+from .transport import REDUCTIONS
 
 DTYPES = ("float32", "float16", "float64")
 # Ghost values cannot be recorded in a manifest: no "dirichlet".

@@ -40,8 +40,9 @@ from ..data.loaders import ImageSet
 from ..numerics.solver import FPSolution, solve_log_density
 from ..sde import SDE, sde_from_dict
 from .cache import FORMAT, FORMAT_VERSION, MANIFEST, read_manifest
+from .density import initial_log_density
 from .params import PrecomputeParams
-from .transport import embed, initial_log_density
+from .transport import embed
 
 # --------------------------------------------------------------------------------------------------
 # Parameters as JSON

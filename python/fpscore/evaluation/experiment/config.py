@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...embedding.transport import INITS
+from ...embedding.density import INITS
 from ...training.config import _parse_value, _toml, parse_assignments, parse_loss, set_field
 
 ARM_KINDS = ("embed", "control", "ddpm", "edm")
