@@ -13,6 +13,7 @@ pytestmark = pytest.mark.torch
 
 from tiny import tiny_config  # noqa: E402
 
+from fpscore.data.dataset import InMemoryDataset  # noqa: E402
 from fpscore.evaluation.baselines import (  # noqa: E402
     DDPMObjective,
     DDPMSchedule,
@@ -26,7 +27,7 @@ from fpscore.evaluation.baselines import (  # noqa: E402
     edm_start,
 )
 from fpscore.training.models import UNet  # noqa: E402
-from fpscore.training.trainer import InMemoryDataset, Trainer  # noqa: E402
+from fpscore.training.trainer import Trainer  # noqa: E402
 
 T = 1000
 ABAR = np.cumprod(1.0 - np.linspace(1e-4, 0.02, T))  # Ho et al.'s schedule, independently

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.torch
 
 from tiny import TINY, tiny_config  # noqa: E402
 
+from fpscore.data.dataset import InMemoryDataset  # noqa: E402
 from fpscore.evaluation.metrics import best_matches, image_metrics, summarize  # noqa: E402
 from fpscore.training.checkpoint import (  # noqa: E402
     CheckpointError,
@@ -25,7 +26,7 @@ from fpscore.training.checkpoint import (  # noqa: E402
 )
 from fpscore.training.losses import Objective  # noqa: E402
 from fpscore.training.models import EDMPreconditioned, UNet  # noqa: E402
-from fpscore.training.trainer import InMemoryDataset, Trainer, load_trained  # noqa: E402
+from fpscore.training.trainer import Trainer, load_trained  # noqa: E402
 
 
 def trajectories(n_images=3, n_bins=11, seed=0):

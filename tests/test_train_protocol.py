@@ -15,10 +15,11 @@ pytestmark = pytest.mark.torch
 
 from tiny import tiny_config  # noqa: E402
 
+from fpscore.data.dataset import InMemoryDataset  # noqa: E402
 from fpscore.data.training import nearest_bins  # noqa: E402
 from fpscore.training.checkpoint import CheckpointError  # noqa: E402
 from fpscore.training.losses import perturb  # noqa: E402
-from fpscore.training.trainer import InMemoryDataset, Trainer  # noqa: E402
+from fpscore.training.trainer import Trainer  # noqa: E402
 
 
 def tiny(*extra):

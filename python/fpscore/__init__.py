@@ -29,7 +29,7 @@ _TORCH_NAMES = {
     "EpsilonScore": "training.models",
     "Objective": "training.losses",
     "Trainer": "training.trainer",
-    "InMemoryDataset": "training.trainer",
+    "InMemoryDataset": "data.dataset",
     "load_trained": "training.trainer",
     "run_demo": "evaluation.demo",
 }

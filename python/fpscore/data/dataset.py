@@ -1,4 +1,5 @@
-"""A PyTorch dataset over a finished embedding cache (training, DESIGN §1.4). Needs torch."""
+"""PyTorch datasets of embedded trajectories (training, DESIGN §1.4): over a finished embedding cache
+(`EmbeddedDataset`) or over arrays in memory (`InMemoryDataset`). Needs torch."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ try:
     from torch.utils.data import Dataset
 except ImportError as err:  # torch is optional for fpscore
     raise ImportError(
-        "fpscore.EmbeddedDataset needs PyTorch, which is not installed: pip install torch==2.13.0"
+        "fpscore.EmbeddedDataset and InMemoryDataset need PyTorch, which is not installed: "
+        "pip install torch==2.13.0"
     ) from err
 
 from ..embedding.cache import EmbeddingCache
@@ -61,3 +63,30 @@ class EmbeddedDataset(Dataset):
         n = self.bins[b]
         x = np.array(self.cache.trajectory(i)[n], dtype=np.float32)  # a copy out of the memory map
         return torch.from_numpy(x), n, i
+
+
+class InMemoryDataset(Dataset):
+    """Embedded trajectories in memory, in the layout of `fpscore.EmbeddedDataset`.
+
+    trajectories: (N+1, B, C, H, W) as `fpscore.embed` returns them (bin 0 = the images).
+    times: (N+1,) the times tₙ (default linspace(0, T, N+1)); sde: recorded for the trainer.
+    """
+
+    def __init__(self, trajectories, times=None, *, sde=None, T: float = 1.0) -> None:
+        traj = torch.as_tensor(np.asarray(trajectories), dtype=torch.float32)
+        if traj.ndim != 5:
+            raise ValueError(f"trajectories must be (N+1, B, C, H, W), got shape {tuple(traj.shape)}")
+        self.data = traj.transpose(0, 1).contiguous()  # (B, N+1, C, H, W)
+        n_bins = traj.shape[0]
+        self.times = np.linspace(0.0, T, n_bins) if times is None else np.asarray(times, dtype=np.float64)
+        if self.times.shape != (n_bins,):
+            raise ValueError(f"times must have N+1 = {n_bins} entries, got shape {self.times.shape}")
+        self.bins = list(range(n_bins))
+        self.sde = sde
+
+    def __len__(self) -> int:
+        return self.data.shape[0] * len(self.bins)
+
+    def __getitem__(self, k: int):
+        i, b = divmod(int(k) % len(self), len(self.bins))
+        return self.data[i, self.bins[b]], self.bins[b], i

@@ -3,7 +3,7 @@
 Data protocol: a torch Dataset whose items are (xⁿ as a float tensor (C, H, W), n, image index) for
 every image and time bin, laid out as `fpscore.EmbeddedDataset` does (item k = image k // len(bins)
 at bin bins[k % len(bins)]), with `bins` (the bins it serves), `times` (t₀ … t_N) and optionally
-`sde`. `InMemoryDataset` is that protocol over an array; other datasets without `bins` are indexed
+`sde`. `fpscore.InMemoryDataset` is that protocol over an array; other datasets without `bins` are indexed
 once by reading every item.
 
 Each step draws, from the trainer's own torch.Generator, B times t ∈ [t_min, T] ("stratified": one
@@ -43,33 +43,6 @@ from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save
 from .config import Config, SDEConfig
 from .losses import Objective
 from .models import EDMPreconditioned, EpsilonScore, UNet
-
-
-class InMemoryDataset(torch.utils.data.Dataset):
-    """Embedded trajectories in memory, in the layout of `fpscore.EmbeddedDataset`.
-
-    trajectories: (N+1, B, C, H, W) as `fpscore.embed` returns them (bin 0 = the images).
-    times: (N+1,) the times tₙ (default linspace(0, T, N+1)); sde: recorded for the trainer.
-    """
-
-    def __init__(self, trajectories, times=None, *, sde=None, T: float = 1.0) -> None:
-        traj = torch.as_tensor(np.asarray(trajectories), dtype=torch.float32)
-        if traj.ndim != 5:
-            raise ValueError(f"trajectories must be (N+1, B, C, H, W), got shape {tuple(traj.shape)}")
-        self.data = traj.transpose(0, 1).contiguous()  # (B, N+1, C, H, W)
-        n_bins = traj.shape[0]
-        self.times = np.linspace(0.0, T, n_bins) if times is None else np.asarray(times, dtype=np.float64)
-        if self.times.shape != (n_bins,):
-            raise ValueError(f"times must have N+1 = {n_bins} entries, got shape {self.times.shape}")
-        self.bins = list(range(n_bins))
-        self.sde = sde
-
-    def __len__(self) -> int:
-        return self.data.shape[0] * len(self.bins)
-
-    def __getitem__(self, k: int):
-        i, b = divmod(int(k) % len(self), len(self.bins))
-        return self.data[i, self.bins[b]], self.bins[b], i
 
 
 class EMA:
@@ -477,4 +450,4 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-__all__ = ["EMA", "InMemoryDataset", "Trainer", "build_model", "load_trained", "seed_everything"]
+__all__ = ["EMA", "Trainer", "build_model", "load_trained", "seed_everything"]

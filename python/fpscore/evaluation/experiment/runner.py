@@ -181,9 +181,9 @@ class ArmSeed:
 
     def __init__(self, cfg: ExperimentConfig, arm: Arm, seed: int, images: np.ndarray, out: Path, cache):
         from ..._torch import torch
-        from ...data.dataset import EmbeddedDataset
+        from ...data.dataset import EmbeddedDataset, InMemoryDataset
         from ...sde import VESDE
-        from ...training.trainer import InMemoryDataset, Trainer, build_model
+        from ...training.trainer import Trainer, build_model
 
         self.cfg, self.arm, self.seed, self.images = cfg, arm, seed, images
         self.run_dir = out / "arms" / arm.slug / f"seed-{seed}"
