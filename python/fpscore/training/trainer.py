@@ -6,12 +6,13 @@ at bin bins[k % len(bins)]), with `bins` (the bins it serves), `times` (t₀ …
 `sde`. `fpscore.InMemoryDataset` is that protocol over an array; other datasets without `bins` are indexed
 once by reading every item.
 
-Each step draws, from the trainer's own torch.Generator, B times t ∈ [t_min, T] ("stratified": one
-per stratum of [t_min, T] split in B equal parts, as the paper's code does; "uniform"), B image
-indices, then the loss's noise and projections. Sample j is noised from the clean image x̂ⁿ of the
-time bin nearest to tⱼ (`fpscore.data.training`: the drift's own pull removed, the embedding
-strength applied; x⁰ for all times with `scores_zero`). Adam with linear warm-up, gradient
-clipping, an EMA of the weights, optional mixed precision (off by default).
+Each step asks the data layer (`fpscore.data.training.TrainingImages`) for a batch drawn from the
+trainer's own torch.Generator: B times t ∈ [t_min, T] ("stratified": one per stratum of [t_min, T]
+split in B equal parts, as the paper's code does; "uniform"), then B image indices, each sample's
+clean image x̂ⁿ taken at the time bin nearest to tⱼ (the drift's own pull removed, the embedding
+strength applied; x⁰ for all times with `scores_zero`). The loss then draws its noise and
+projections from the same generator. Adam with linear warm-up, gradient clipping, an EMA of the
+weights, optional mixed precision (off by default).
 
 A run folder holds config.toml (the resolved config), metrics.jsonl (one JSON object per logged
 step, with `train_seconds`: the time spent in training steps, summed over every session of the run)
