@@ -3,6 +3,12 @@
 The numerical core solves the log-density Fokker–Planck equation on the image grid
 with a semi-explicit finite-difference scheme and fpscore's own sparse Gaussian
 elimination (C++). See DESIGN.md for the method.
+
+Subpackages, in the order of the pipeline: `numerics` (sparse LU, the Fokker–Planck solver),
+`embedding` (initial density, transport, the cached pre-computation), `data` (image sets, the
+training data), `training` (config, networks, losses, trainer), `sampling`, `evaluation` (metrics,
+demo, baselines, the experiment) and `cli`; `sde` is shared by all of them. The names users need
+are re-exported here; those that need torch are imported on first use.
 """
 
 from typing import Any
