@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "fpscore/csr.hpp"
+#include "fpscore/sparse/csr.hpp"
 
 struct TestCsr {
     fpscore::index_t n = 0;

@@ -3,7 +3,7 @@
 
 #include "check.hpp"
 #include "fpscore/errors.hpp"
-#include "fpscore/fp_solver.hpp"
+#include "fpscore/fp/solver.hpp"
 
 using namespace fpscore;
 
@@ -21,7 +21,7 @@ void constant_field_stays_constant() {
         pb.times = times.data();
         pb.g = g.data();
         std::vector<double> m0(35, -2.5);
-        const FPSolution sol = solve_log_density(pb, m0.data());
+        const FPSolution sol = solve_log_density(pb, m0.data(), m0.size());
         double err = 0.0;
         for (const double v : sol.m) err = std::max(err, std::abs(v + 2.5));
         CHECK_LE(err, 1e-12);
@@ -54,7 +54,7 @@ double cole_hopf_error(index_t N) {
     pb.times = times.data();
     pb.g = gs.data();
     pb.ghosts = ghosts.data();
-    const FPSolution sol = solve_log_density(pb, m0.data());
+    const FPSolution sol = solve_log_density(pb, m0.data(), m0.size());
     double err = 0.0;
     for (index_t i = 0; i < H; ++i)
         for (index_t j = 0; j < W; ++j)
@@ -79,13 +79,13 @@ void bad_input_throws() {
     std::vector<double> times{0.0, 1.0}, g{1.0, 1.0}, m0(10, 0.0);
     pb.times = times.data();
     pb.g = g.data();
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data(), m0.size()));
     pb.grid = {4, 5, -1.0};
     m0.assign(20, 0.0);
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data(), m0.size()));
     pb.grid = {4, 5, 1.0};
     m0[3] = std::nan("");
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data(), m0.size()));
     CHECK_THROWS(std::invalid_argument, parse_boundary("reflecting"));
 }
 
@@ -100,7 +100,7 @@ void divergence_raises_convergence_error() {
     pb.g = g.data();
     FPOptions opt;
     opt.max_iter = 5;
-    CHECK_THROWS(ConvergenceError, solve_log_density(pb, m0.data(), opt));
+    CHECK_THROWS(ConvergenceError, solve_log_density(pb, m0.data(), m0.size(), opt));
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 
 #include "check.hpp"
 #include "fpscore/errors.hpp"
-#include "fpscore/fp_solver.hpp"
-#include "fpscore/packed_lu.hpp"
+#include "fpscore/fp/solver.hpp"
+#include "sparse/numeric/packed_lu.hpp"
 #include "sparse_test_matrices.hpp"
 
 using namespace fpscore;
@@ -36,14 +36,14 @@ void lanes_match_single_factorisations(index_t L) {
         packed.solve(x.data(), work.data());
         for (index_t l = 0; l < L; ++l) {
             SparseLU single(sym);
-            single.factor(mats[l].data.data());
+            single.factor(mats[l].data.data(), mats[l].data.size());
             std::vector<double> bl(base.n), xl(base.n), yl(base.n);
             for (index_t i = 0; i < base.n; ++i) {
                 bl[i] = b[i * L + l];
                 xl[i] = x[i * L + l];
             }
             yl = bl;
-            single.solve(yl.data());
+            single.solve(yl.data(), yl.size());
             double diff = 0.0, scale = 0.0;
             for (index_t i = 0; i < base.n; ++i) {
                 diff = std::max(diff, std::abs(xl[i] - yl[i]));
@@ -115,8 +115,8 @@ void dense_fronts_solve_large_grids() {
     a.indptr = sys.indptr;
     a.indices = sys.indices;
     a.data = sys.data;
-    auto sym = std::make_shared<const SymbolicLU>(a.view(), Ordering::Automatic);
-    CHECK(sym->multifrontal());
+    auto sym = analyse_for_packs(a.view());
+    CHECK(sym->plan().multifrontal());
     CHECK(sym->nnz_factors() >= sym->nnz_structural());
     std::vector<TestCsr> mats(L, a);
     std::vector<const double*> ptrs(L);
@@ -131,7 +131,7 @@ void dense_fronts_solve_large_grids() {
     const std::vector<double> b = x;
     packed.solve(x.data(), work.data());
     SparseLU single(sym);
-    single.factor(a.data.data());
+    single.factor(a.data.data(), a.data.size());
     std::vector<double> b0(a.n), x0(a.n), y0(a.n);
     for (index_t l = 0; l < L; ++l) {
         for (index_t i = 0; i < a.n; ++i) {
@@ -141,7 +141,7 @@ void dense_fronts_solve_large_grids() {
         CHECK_LE(relative_residual(mats[l], x0, b0), 1e-13);
     }
     for (index_t i = 0; i < a.n; ++i) y0[i] = b[static_cast<size_t>(i) * L];
-    single.solve(y0.data());
+    single.solve(y0.data(), y0.size());
     for (index_t i = 0; i < a.n; ++i) x0[i] = x[static_cast<size_t>(i) * L];
     double diff = 0.0;
     for (index_t i = 0; i < a.n; ++i) diff = std::max(diff, std::abs(x0[i] - y0[i]));
