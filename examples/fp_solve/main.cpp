@@ -5,7 +5,11 @@
 #include <cstdio>
 #include <vector>
 
-#include <fpscore/fpscore.hpp>
+#ifdef FP_SOLVE_UMBRELLA
+#include <fpscore/fpscore.hpp>  // everything (fpscore::core)
+#else
+#include <fpscore/fp.hpp>  // the Fokker-Planck solver (fpscore::fp)
+#endif
 
 int main() {
     const int H = 15, W = 19, N = 100;
@@ -30,7 +34,7 @@ int main() {
     problem.times = times.data();
     problem.g = gs.data();
     problem.ghosts = ghosts.data();
-    const fpscore::FPSolution sol = fpscore::solve_log_density(problem, m0.data());
+    const fpscore::FPSolution sol = fpscore::solve_log_density(problem, m0.data(), m0.size());
 
     double err = 0.0;
     for (int i = 0; i < H; ++i)
