@@ -68,29 +68,30 @@ private:
 // kWidth doubles processed as one value: GCC/Clang vector extensions become AVX
 // registers in the x86-64-v3/v4 clones and SSE2 registers in the baseline.
 template <int kWidth>
-struct LaneVector {
+struct SimdVector {
     typedef double type __attribute__((vector_size(kWidth * sizeof(double))));
 };
 
 template <int kWidth>
-FPSCORE_INLINE typename LaneVector<kWidth>::type load_lanes(const double* p) {
-    typename LaneVector<kWidth>::type v;
+FPSCORE_INLINE typename SimdVector<kWidth>::type load_vector(const double* p) {
+    typename SimdVector<kWidth>::type v;
     __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
 
 template <int kWidth>
-FPSCORE_INLINE void store_lanes(double* p, typename LaneVector<kWidth>::type v) {
+FPSCORE_INLINE void store_vector(double* p, typename SimdVector<kWidth>::type v) {
     __builtin_memcpy(p, &v, sizeof v);
 }
 
-// Element access for L interleaved lanes: a SIMD vector, or a plain double when L = 1.
-template <int L>
-struct LaneOps {
-    using V = typename LaneVector<L>::type;
-    static FPSCORE_INLINE V load(const double* p) { return load_lanes<L>(p); }
-    static FPSCORE_INLINE void store(double* p, V v) { store_lanes<L>(p, v); }
-    // max(m, |x|) lane by lane.
+// Element access for W doubles handled as one value (the lanes of a pack, or the rows of a
+// group): a SIMD vector, or a plain double when W = 1.
+template <int W>
+struct VectorOps {
+    using V = typename SimdVector<W>::type;
+    static FPSCORE_INLINE V load(const double* p) { return load_vector<W>(p); }
+    static FPSCORE_INLINE void store(double* p, V v) { store_vector<W>(p, v); }
+    // max(m, |x|) element by element.
     static FPSCORE_INLINE V max_abs(V m, V x) {
         const V a = x < 0.0 ? -x : x;
         return a > m ? a : m;
@@ -98,7 +99,7 @@ struct LaneOps {
 };
 
 template <>
-struct LaneOps<1> {
+struct VectorOps<1> {
     using V = double;
     static FPSCORE_INLINE V load(const double* p) { return *p; }
     static FPSCORE_INLINE void store(double* p, V v) { *p = v; }

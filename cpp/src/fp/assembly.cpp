@@ -11,9 +11,9 @@ namespace {
 
 template <int L>
 struct LaneMath {
-    using Lanes = typename LaneVector<L>::type;
-    static FPSCORE_INLINE Lanes load(const double* p) { return load_lanes<L>(p); }
-    static FPSCORE_INLINE void store(double* p, Lanes v) { store_lanes<L>(p, v); }
+    using Lanes = typename SimdVector<L>::type;
+    static FPSCORE_INLINE Lanes load(const double* p) { return load_vector<L>(p); }
+    static FPSCORE_INLINE void store(double* p, Lanes v) { store_vector<L>(p, v); }
     static FPSCORE_INLINE Lanes positive_part(Lanes x) { return x > 0.0 ? x : 0.0 * x; }
     static FPSCORE_INLINE Lanes magnitude(Lanes x) { return x > 0.0 ? x : -x; }
 };

@@ -119,7 +119,7 @@ struct Correction {
 
 template <int L>
 FPSCORE_INLINE void apply_correction(const Correction& c, double* change, double* scale, bool* finite) {
-    using Ops = detail::LaneOps<L>;
+    using Ops = detail::VectorOps<L>;
     using V = typename Ops::V;
     V live{};
     for (index_t l = 0; l < L; ++l) live[l] = l < c.count && !c.done[l] ? 1.0 : 0.0;

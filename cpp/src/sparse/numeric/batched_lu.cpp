@@ -67,7 +67,7 @@ namespace {
 // A full pack of eight through in-register transposes (transpose.hpp).
 FPSCORE_SIMD_CLONES
 void interleave_full_pack(const double* const* rows, offset_t n, double* x) {
-    detail::interleave8(rows, n, x, [](detail::Lanes8) FPSCORE_INLINE_LAMBDA {});
+    detail::interleave8(rows, n, x, [](detail::Vector8) FPSCORE_INLINE_LAMBDA {});
 }
 
 FPSCORE_SIMD_CLONES

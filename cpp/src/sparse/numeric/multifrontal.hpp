@@ -5,8 +5,8 @@
 // contiguous entries), its columns J of the rows T_J are the factor's L panel of J, and
 // only the trailing T_J × T_J block F22 lives in a workspace. The children's Schur
 // complements are added in (extend-add), the first |J| pivots are eliminated with dense
-// kernels, and F22 is kept for the parent. Every element is a `Lane` value: a double (one
-// matrix) or a SIMD vector of interleaved matrices; the kernels are the same.
+// kernels, and F22 is kept for the parent. Every element is a SIMD vector of the L
+// interleaved matrices (lanes) of a pack.
 #pragma once
 
 #include <algorithm>
@@ -23,7 +23,7 @@ namespace fpscore::detail {
 // many: a library call per row would cost more than the copy).
 template <int L>
 FPSCORE_INLINE void copy_lanes(const double* FPSCORE_RESTRICT src, index_t count, double* FPSCORE_RESTRICT dst) {
-    for (index_t e = 0; e < count; ++e) LaneOps<L>::store(dst + static_cast<offset_t>(e) * L, LaneOps<L>::load(src + static_cast<offset_t>(e) * L));
+    for (index_t e = 0; e < count; ++e) VectorOps<L>::store(dst + static_cast<offset_t>(e) * L, VectorOps<L>::load(src + static_cast<offset_t>(e) * L));
 }
 
 struct FrontWorkspace {
@@ -57,18 +57,16 @@ struct UpdateBlock {
     index_t r0, r1, width, k0, k1;
 };
 
-// The multipliers l(a, k) of L lanes as an 8-wide register: eight copies of one matrix's,
-// two copies of four lanes', or eight lanes'.
+// The multipliers l(a, k) of L lanes as an 8-wide register: two copies of four lanes', or
+// eight lanes'.
 template <int L>
-FPSCORE_INLINE LaneVector<8>::type broadcast_multiplier(const double* l) {
-    using V8 = LaneVector<8>::type;
-    if constexpr (L == 1) {
-        return V8{} + *l;
-    } else if constexpr (L == 4) {
-        const LaneVector<4>::type l4 = load_lanes<4>(l);
+FPSCORE_INLINE SimdVector<8>::type broadcast_multiplier(const double* l) {
+    static_assert(L == 4 || L == 8, "dense fronts run on packs of 4 or 8 lanes");
+    if constexpr (L == 4) {
+        const SimdVector<4>::type l4 = load_vector<4>(l);
         return __builtin_shufflevector(l4, l4, 0, 1, 2, 3, 0, 1, 2, 3);
     } else {
-        return load_lanes<8>(l);
+        return load_vector<8>(l);
     }
 }
 
@@ -77,9 +75,9 @@ FPSCORE_INLINE LaneVector<8>::type broadcast_multiplier(const double* l) {
 // over. Returns the first row not done; the caller finishes the rest.
 template <int L>
 FPSCORE_INLINE index_t register_block_update(const UpdateBlock& u) {
-    using V8 = LaneVector<8>::type;
-    using Ops = LaneOps<L>;
-    constexpr index_t kRows = 4, kVectors = L == 1 ? 3 : 4, kPerVector = 8 / L, kCols = kVectors * kPerVector;
+    using V8 = SimdVector<8>::type;
+    using Ops = VectorOps<L>;
+    constexpr index_t kRows = 4, kVectors = 4, kPerVector = 8 / L, kCols = kVectors * kPerVector;
     const index_t width = u.width / kCols * kCols;
     index_t a = u.r0;
     for (; a + kRows <= u.r1; a += kRows) {
@@ -92,18 +90,18 @@ FPSCORE_INLINE index_t register_block_update(const UpdateBlock& u) {
         for (index_t b = 0; b < width; b += kCols) {
             V8 c[kRows][kVectors];
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kVectors; ++q) c[r][q] = load_lanes<8>(c_row[r] + (b + q * kPerVector) * L);
+                for (index_t q = 0; q < kVectors; ++q) c[r][q] = load_vector<8>(c_row[r] + (b + q * kPerVector) * L);
             for (index_t k = u.k0; k < u.k1; ++k) {
                 const double* ur = u.urow[k] + (u.u_col + b) * L;
                 V8 v[kVectors];
-                for (index_t q = 0; q < kVectors; ++q) v[q] = load_lanes<8>(ur + q * 8);
+                for (index_t q = 0; q < kVectors; ++q) v[q] = load_vector<8>(ur + q * 8);
                 for (index_t r = 0; r < kRows; ++r) {
                     const V8 l = broadcast_multiplier<L>(l_row[r] + static_cast<offset_t>(k) * L);
                     for (index_t q = 0; q < kVectors; ++q) c[r][q] -= l * v[q];
                 }
             }
             for (index_t r = 0; r < kRows; ++r)
-                for (index_t q = 0; q < kVectors; ++q) store_lanes<8>(c_row[r] + (b + q * kPerVector) * L, c[r][q]);
+                for (index_t q = 0; q < kVectors; ++q) store_vector<8>(c_row[r] + (b + q * kPerVector) * L, c[r][q]);
         }
         for (index_t r = 0; r < kRows; ++r)  // columns past the blocks, for these rows
             for (index_t k = u.k0; k < u.k1; ++k) {
@@ -118,108 +116,75 @@ FPSCORE_INLINE index_t register_block_update(const UpdateBlock& u) {
 
 template <int L>
 FPSCORE_INLINE void update_block(const UpdateBlock& u) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     using V = typename Ops::V;
     if (u.width <= 0 || u.k0 >= u.k1) return;
     auto c_at = [&](index_t a, index_t j) FPSCORE_INLINE_LAMBDA { return u.tgt[a] + (u.tgt_col + j) * L; };
     auto l_at = [&](index_t a, index_t k) FPSCORE_INLINE_LAMBDA { return u.lrow[a] + static_cast<offset_t>(k) * L; };
     auto u_at = [&](index_t k, index_t j) FPSCORE_INLINE_LAMBDA { return u.urow[k] + (u.u_col + j) * L; };
-    if constexpr (L == 1) {
-        // Rows are contiguous: with AVX-512, 4 × 24 blocks of the result stay in registers;
-        // the other rows are vectorised along them, four k at a time.
-        const index_t r0 = has_wide_registers() ? register_block_update<1>(u) : u.r0;
-        for (index_t a = r0; a < u.r1; ++a) {
-            double* FPSCORE_RESTRICT c = c_at(a, 0);
-            index_t k = u.k0;
-            for (; k + 4 <= u.k1; k += 4) {
-                const double l0 = *l_at(a, k), l1 = *l_at(a, k + 1), l2 = *l_at(a, k + 2), l3 = *l_at(a, k + 3);
-                const double* FPSCORE_RESTRICT u0 = u_at(k, 0);
-                const double* FPSCORE_RESTRICT u1 = u_at(k + 1, 0);
-                const double* FPSCORE_RESTRICT u2 = u_at(k + 2, 0);
-                const double* FPSCORE_RESTRICT u3 = u_at(k + 3, 0);
-                for (index_t b = 0; b < u.width; ++b) c[b] -= (l0 * u0[b] + l1 * u1[b]) + (l2 * u2[b] + l3 * u3[b]);
-            }
-            for (; k < u.k1; ++k) {
-                const double lk = *l_at(a, k);
-                const double* FPSCORE_RESTRICT uk = u_at(k, 0);
-                for (index_t b = 0; b < u.width; ++b) c[b] -= lk * uk[b];
-            }
-        }
-    } else {
-        index_t a = u.r0;
-        // With AVX-512, 16 full-width accumulators (for four lanes, two neighbouring columns
-        // fill one register).
-        if constexpr (L == 4 || L == 8)
-            if (has_wide_registers()) a = register_block_update<L>(u);
-        // 2 × 4 blocks of the result stay in registers over the whole k loop.
-        for (; a + 2 <= u.r1; a += 2) {
-            index_t b = 0;
-            for (; b + 4 <= u.width; b += 4) {
-                V c0[4], c1[4];
-                for (int q = 0; q < 4; ++q) c0[q] = Ops::load(c_at(a, b + q)), c1[q] = Ops::load(c_at(a + 1, b + q));
-                for (index_t k = u.k0; k < u.k1; ++k) {
-                    const V l0 = Ops::load(l_at(a, k)), l1 = Ops::load(l_at(a + 1, k));
-                    const double* ur = u_at(k, b);
-                    for (int q = 0; q < 4; ++q) {
-                        const V v = Ops::load(ur + q * L);
-                        c0[q] -= l0 * v;
-                        c1[q] -= l1 * v;
-                    }
+    static_assert(L == 4 || L == 8, "dense fronts run on packs of 4 or 8 lanes");
+    index_t a = u.r0;
+    // With AVX-512, 16 full-width accumulators (for four lanes, two neighbouring columns
+    // fill one register).
+    if (has_wide_registers()) a = register_block_update<L>(u);
+    // 2 × 4 blocks of the result stay in registers over the whole k loop.
+    for (; a + 2 <= u.r1; a += 2) {
+        index_t b = 0;
+        for (; b + 4 <= u.width; b += 4) {
+            V c0[4], c1[4];
+            for (int q = 0; q < 4; ++q) c0[q] = Ops::load(c_at(a, b + q)), c1[q] = Ops::load(c_at(a + 1, b + q));
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const V l0 = Ops::load(l_at(a, k)), l1 = Ops::load(l_at(a + 1, k));
+                const double* ur = u_at(k, b);
+                for (int q = 0; q < 4; ++q) {
+                    const V v = Ops::load(ur + q * L);
+                    c0[q] -= l0 * v;
+                    c1[q] -= l1 * v;
                 }
-                for (int q = 0; q < 4; ++q) Ops::store(c_at(a, b + q), c0[q]), Ops::store(c_at(a + 1, b + q), c1[q]);
             }
-            for (; b < u.width; ++b) {
-                V c0 = Ops::load(c_at(a, b)), c1 = Ops::load(c_at(a + 1, b));
-                for (index_t k = u.k0; k < u.k1; ++k) {
-                    const V v = Ops::load(u_at(k, b));
-                    c0 -= Ops::load(l_at(a, k)) * v;
-                    c1 -= Ops::load(l_at(a + 1, k)) * v;
-                }
-                Ops::store(c_at(a, b), c0), Ops::store(c_at(a + 1, b), c1);
-            }
+            for (int q = 0; q < 4; ++q) Ops::store(c_at(a, b + q), c0[q]), Ops::store(c_at(a + 1, b + q), c1[q]);
         }
-        for (; a < u.r1; ++a)
-            for (index_t b = 0; b < u.width; ++b) {
-                V c = Ops::load(c_at(a, b));
-                for (index_t k = u.k0; k < u.k1; ++k) c -= Ops::load(l_at(a, k)) * Ops::load(u_at(k, b));
-                Ops::store(c_at(a, b), c);
+        for (; b < u.width; ++b) {
+            V c0 = Ops::load(c_at(a, b)), c1 = Ops::load(c_at(a + 1, b));
+            for (index_t k = u.k0; k < u.k1; ++k) {
+                const V v = Ops::load(u_at(k, b));
+                c0 -= Ops::load(l_at(a, k)) * v;
+                c1 -= Ops::load(l_at(a + 1, k)) * v;
             }
+            Ops::store(c_at(a, b), c0), Ops::store(c_at(a + 1, b), c1);
+        }
     }
+    for (; a < u.r1; ++a)
+        for (index_t b = 0; b < u.width; ++b) {
+            V c = Ops::load(c_at(a, b));
+            for (index_t k = u.k0; k < u.k1; ++k) c -= Ops::load(l_at(a, k)) * Ops::load(u_at(k, b));
+            Ops::store(c_at(a, b), c);
+        }
 }
 
-// Factorises into `lu` (layout of `sym`, element stride L). Each front starts from A's
-// values (analysed CSR order, element stride L) placed by `assembly` when a_values is
-// given, and then `lu` need not be initialised; otherwise from the values in `lu`. inv_piv
-// (n · L, may be null for L = 1) receives the reciprocal pivots. Lanes >= active are not
-// checked. Returns the first failing pivot, if any.
+// Factorises into `lu` (layout of `sym`, element stride L; need not be initialised). Each
+// front starts from A's values (analysed CSR order, element stride L) placed by `assembly`.
+// inv_piv (n · L) receives the reciprocal pivots. Lanes >= active are not checked. Returns
+// the first failing pivot, if any.
 template <int L>
 FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicPlan& sym, double* FPSCORE_RESTRICT lu,
                                                 double* FPSCORE_RESTRICT inv_piv, const FrontWorkspace& ws,
                                                 double tolerance, index_t active,
-                                                const double* FPSCORE_RESTRICT a_values = nullptr,
-                                                const FrontAssembly* assembly = nullptr) {
-    using Ops = LaneOps<L>;
+                                                const double* FPSCORE_RESTRICT a_values,
+                                                const FrontAssembly& assembly) {
+    using Ops = VectorOps<L>;
     using V = typename Ops::V;
     const FrontalPlan& plan = sym.frontal;
-    const offset_t* row_ptr = sym.row_ptr.data();
     const offset_t* diag = sym.diag.data();
     const index_t n = sym.n;
 
     // Row norms of A, for the pivot test (over the stored entries of A; fill is zero).
-    if (a_values != nullptr) {
-        const index_t* perm = sym.perm.data();
-        const offset_t* a_ptr = sym.matrix_indptr.data();
-        for (index_t i = 0; i < n; ++i) {
-            V m{};
-            for (offset_t p = a_ptr[perm[i]]; p < a_ptr[perm[i] + 1]; ++p) m = Ops::max_abs(m, Ops::load(a_values + p * L));
-            Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
-        }
-    } else {
-        for (index_t i = 0; i < n; ++i) {
-            V m{};
-            for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) m = Ops::max_abs(m, Ops::load(lu + p * L));
-            Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
-        }
+    const index_t* perm = sym.perm.data();
+    const offset_t* a_ptr = sym.matrix_indptr.data();
+    for (index_t i = 0; i < n; ++i) {
+        V m{};
+        for (offset_t p = a_ptr[perm[i]]; p < a_ptr[perm[i] + 1]; ++p) m = Ops::max_abs(m, Ops::load(a_values + p * L));
+        Ops::store(ws.norms + static_cast<offset_t>(i) * L, m);
     }
 
     for (index_t J = 0; J < plan.supernodes; ++J) {
@@ -239,13 +204,11 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicPlan& sym, double*
             right[s + a] = F22 + static_cast<offset_t>(a) * t * L;
         }
         std::fill_n(F22, static_cast<offset_t>(t) * t * L, 0.0);
-        if (a_values != nullptr) {
-            for (index_t q = 0; q < s; ++q) std::fill_n(left[q], static_cast<offset_t>(f) * L, 0.0);
-            for (index_t a = 0; a < t; ++a) std::fill_n(left[s + a], static_cast<offset_t>(s) * L, 0.0);
-            for (offset_t e = assembly->ptr[J]; e < assembly->ptr[J + 1]; ++e) {
-                double* dst = left[assembly->row[e]] + static_cast<offset_t>(assembly->col[e]) * L;
-                Ops::store(dst, Ops::load(dst) + Ops::load(a_values + assembly->entry[e] * L));
-            }
+        for (index_t q = 0; q < s; ++q) std::fill_n(left[q], static_cast<offset_t>(f) * L, 0.0);
+        for (index_t a = 0; a < t; ++a) std::fill_n(left[s + a], static_cast<offset_t>(s) * L, 0.0);
+        for (offset_t e = assembly.ptr[J]; e < assembly.ptr[J + 1]; ++e) {
+            double* dst = left[assembly.row[e]] + static_cast<offset_t>(assembly.col[e]) * L;
+            Ops::store(dst, Ops::load(dst) + Ops::load(a_values + assembly.entry[e] * L));
         }
         // Extend-add the children's Schur complements (rel ascends: columns in J come first).
         for (offset_t c = plan.child_ptr[J]; c < plan.child_ptr[J + 1]; ++c) {
@@ -275,12 +238,12 @@ FPSCORE_INLINE PivotFailure multifrontal_factor(const SymbolicPlan& sym, double*
                 double* pk = left[k] + static_cast<offset_t>(k) * L;
                 const V pivot = Ops::load(pk);
                 for (index_t l = 0; l < active; ++l) {
-                    const double p = pk[L == 1 ? 0 : l];
+                    const double p = pk[l];
                     const double norm = ws.norms[static_cast<offset_t>(j0 + k) * L + l];
                     if (!usable_pivot(p, norm, tolerance)) return {j0 + k, l, p, norm};
                 }
                 const V inv = 1.0 / pivot;
-                if (inv_piv != nullptr) Ops::store(inv_piv + static_cast<offset_t>(j0 + k) * L, inv);
+                Ops::store(inv_piv + static_cast<offset_t>(j0 + k) * L, inv);
                 const double* FPSCORE_RESTRICT src = left[k];
                 for (index_t i = k + 1; i < f; ++i) {
                     double* FPSCORE_RESTRICT dst = left[i];

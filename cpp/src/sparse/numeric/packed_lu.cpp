@@ -30,7 +30,7 @@ FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicPlan& sym, const 
                                                  detail::FrontWorkspace ws, double tolerance, index_t active,
                                                  double* y, detail::BlockSchedule* schedule) {
     if (sym.multifrontal())
-        return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, assembly);
+        return detail::multifrontal_factor<L>(sym, lu, inv_piv, ws, tolerance, active, a, *assembly);
     // Stream the L parts past the caches once the factor is well beyond a core's L2.
     constexpr double kStreamFromBytes = 8 << 20;
     const bool stream = static_cast<double>(sym.nnz_factors()) * L * sizeof(double) >= kStreamFromBytes;
@@ -73,10 +73,10 @@ void solve_kernel(index_t lanes, const SymbolicPlan& sym, const double* lu, cons
 // branches and no second pass).
 template <int L>
 FPSCORE_INLINE bool interleave(const double* const* lane, offset_t count, double* FPSCORE_RESTRICT out) {
-    using Ops = detail::LaneOps<L>;
+    using Ops = detail::VectorOps<L>;
     typename Ops::V probe{};
     if constexpr (L == 8) {
-        detail::interleave8(lane, count, out, [&probe](detail::Lanes8 v) FPSCORE_INLINE_LAMBDA { probe += v - v; });
+        detail::interleave8(lane, count, out, [&probe](detail::Vector8 v) FPSCORE_INLINE_LAMBDA { probe += v - v; });
     } else {
         for (offset_t p = 0; p < count; ++p) {
             for (int l = 0; l < L; ++l) out[p * L + l] = lane[l][p];

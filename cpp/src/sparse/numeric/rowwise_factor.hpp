@@ -29,7 +29,7 @@ namespace fpscore::detail {
 template <int L, int R, int T>
 FPSCORE_INLINE void update_tail(const double* FPSCORE_RESTRICT lu, const offset_t* diag, index_t b, index_t k,
                                 const index_t* cols, offset_t len, double* const* w) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     using V = typename Ops::V;
     V l[T][R];
     const double* u[R];
@@ -55,7 +55,7 @@ FPSCORE_INLINE void update_tail(const double* FPSCORE_RESTRICT lu, const offset_
 template <int L, int T>
 FPSCORE_INLINE void eliminate_triangle(const offset_t* diag, index_t a, index_t b, const double* FPSCORE_RESTRICT lu,
                                        const double* FPSCORE_RESTRICT inv_piv, double* const* w) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     using V = typename Ops::V;
     for (index_t k = a; k < b; ++k) {
         const offset_t at_k = static_cast<offset_t>(k) * L;
@@ -106,32 +106,24 @@ FPSCORE_INLINE void eliminate_block_rows(const SymbolicPlan& sym, index_t a, ind
     }
 }
 
-// Row i of A (or of the assembled values in lu) into the zero work row w; returns max_j |a_ij|.
+// Row i of A (analysed CSR order, element stride L) into the zero work row w; returns
+// max_j |a_ij|.
 template <int L>
-FPSCORE_INLINE typename LaneOps<L>::V load_row(const SymbolicPlan& sym, index_t i, const double* FPSCORE_RESTRICT lu,
-                                               const double* FPSCORE_RESTRICT a_values, double* FPSCORE_RESTRICT w) {
-    using Ops = LaneOps<L>;
+FPSCORE_INLINE typename VectorOps<L>::V load_row(const SymbolicPlan& sym, index_t i, const double* FPSCORE_RESTRICT a_values,
+                                                 double* FPSCORE_RESTRICT w) {
+    using Ops = VectorOps<L>;
     const index_t* cols = sym.cols.data();
     typename Ops::V norm{};
-    if (a_values != nullptr) {
-        // Duplicates of A add up in w; the norm is taken of the sums.
-        const offset_t* a_ptr = sym.matrix_indptr.data();
-        const offset_t* a_to_factor = sym.matrix_to_factor.data();
-        const index_t r = sym.perm[i];
-        for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p) {
-            double* wc = w + static_cast<offset_t>(cols[a_to_factor[p]]) * L;
-            Ops::store(wc, Ops::load(wc) + Ops::load(a_values + p * L));
-        }
-        for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p)
-            norm = Ops::max_abs(norm, Ops::load(w + static_cast<offset_t>(cols[a_to_factor[p]]) * L));
-    } else {
-        const offset_t* row_ptr = sym.row_ptr.data();
-        for (offset_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) {
-            const auto v = Ops::load(lu + p * L);
-            Ops::store(w + static_cast<offset_t>(cols[p]) * L, v);
-            norm = Ops::max_abs(norm, v);
-        }
+    // Duplicates of A add up in w; the norm is taken of the sums.
+    const offset_t* a_ptr = sym.matrix_indptr.data();
+    const offset_t* a_to_factor = sym.matrix_to_factor.data();
+    const index_t r = sym.perm[i];
+    for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p) {
+        double* wc = w + static_cast<offset_t>(cols[a_to_factor[p]]) * L;
+        Ops::store(wc, Ops::load(wc) + Ops::load(a_values + p * L));
     }
+    for (offset_t p = a_ptr[r]; p < a_ptr[r + 1]; ++p)
+        norm = Ops::max_abs(norm, Ops::load(w + static_cast<offset_t>(cols[a_to_factor[p]]) * L));
     return norm;
 }
 
@@ -159,11 +151,11 @@ inline void stream_fence() {}
 // Pivot test and reciprocal of row i, then w back into lu (leaving w zero). With y, also
 // row i of the forward substitution.
 template <int L>
-FPSCORE_INLINE PivotFailure finish_row(const SymbolicPlan& sym, index_t i, typename LaneOps<L>::V norm_v,
+FPSCORE_INLINE PivotFailure finish_row(const SymbolicPlan& sym, index_t i, typename VectorOps<L>::V norm_v,
                                        double tolerance, index_t active, double* FPSCORE_RESTRICT lu,
                                        double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT w,
                                        double* FPSCORE_RESTRICT y, bool stream) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     const offset_t* row_ptr = sym.row_ptr.data();
     const index_t* cols = sym.cols.data();
 
@@ -218,11 +210,11 @@ FPSCORE_INLINE void eliminate_columns(const SymbolicPlan& sym, index_t limit, co
 // bad pivot the work rows are left zero.
 template <int L>
 FPSCORE_INLINE PivotFailure finish_group(const SymbolicPlan& sym, index_t i, index_t g,
-                                         const typename LaneOps<L>::V* norm, double tolerance, index_t active,
+                                         const typename VectorOps<L>::V* norm, double tolerance, index_t active,
                                          double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT inv_piv,
                                          double* const* w, offset_t* p, const offset_t* e,
                                          double* FPSCORE_RESTRICT y, bool stream) {
-    using V = typename LaneOps<L>::V;
+    using V = typename VectorOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr.data();
     const index_t* cols = sym.cols.data();
     for (index_t s = 0; s < g; ++s) {
@@ -233,7 +225,7 @@ FPSCORE_INLINE PivotFailure finish_group(const SymbolicPlan& sym, index_t i, ind
             if (stream) stream_fence();
             for (index_t t = s + 1; t < g; ++t)  // leave the work rows zero
                 for (offset_t q = row_ptr[i + t]; q < row_ptr[i + t + 1]; ++q)
-                    LaneOps<L>::store(w[t] + static_cast<offset_t>(cols[q]) * L, V{});
+                    VectorOps<L>::store(w[t] + static_cast<offset_t>(cols[q]) * L, V{});
             return f;
         }
         double* members[kRowGroup];
@@ -248,9 +240,9 @@ FPSCORE_INLINE PivotFailure finish_group(const SymbolicPlan& sym, index_t i, ind
     return {};
 }
 
-// Factorises into `lu` (element stride L). work (kRowGroup · n · L) must be zero and is
-// left zero. Each row starts from its entries in `lu`, or, when a_values is given, from A's
-// values in the analysed CSR order (element stride L): then `lu` need not be initialised.
+// Factorises into `lu` (element stride L; need not be initialised). work (kRowGroup · n · L)
+// must be zero and is left zero. Each row starts from A's values in the analysed CSR order
+// (element stride L).
 // With y (n · L, in elimination order) L y = y is solved on the way; then, with
 // stream_l_parts (eight lanes, AVX-512), the rows' L parts go to memory with non-temporal
 // stores (a win once the factor is well beyond L2: measured +5 % at 64², -4 % at 32²).
@@ -259,12 +251,12 @@ template <int L>
 FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicPlan& sym, double* FPSCORE_RESTRICT lu,
                                            double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT work,
                                            double tolerance, index_t active,
-                                           const double* FPSCORE_RESTRICT a_values = nullptr,
+                                           const double* FPSCORE_RESTRICT a_values,
                                            double* FPSCORE_RESTRICT y = nullptr, bool stream_l_parts = false,
                                            BlockSchedule* schedule = nullptr) {
     BlockCursor cursor(schedule);
     const bool stream = L == 8 && y != nullptr && stream_l_parts && has_wide_registers();
-    using V = typename LaneOps<L>::V;
+    using V = typename VectorOps<L>::V;
     const offset_t* row_ptr = sym.row_ptr.data();
     const offset_t* diag = sym.diag.data();
     const index_t n = sym.n;
@@ -275,7 +267,7 @@ FPSCORE_INLINE PivotFailure rowwise_factor(const SymbolicPlan& sym, double* FPSC
         offset_t p[kRowGroup], e[kRowGroup];  // the rows' L parts still to subtract: [p, e)
         for (index_t t = 0; t < g; ++t) {
             w[t] = work + static_cast<offset_t>(t) * n * L;
-            norm[t] = load_row<L>(sym, i + t, lu, a_values, w[t]);
+            norm[t] = load_row<L>(sym, i + t, a_values, w[t]);
             p[t] = row_ptr[i + t];
             e[t] = diag[i + t];
         }

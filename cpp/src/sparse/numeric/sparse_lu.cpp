@@ -1,5 +1,5 @@
-// Numeric LU of one matrix on the symbolic pattern (row by row, the rows of a group in the
-// lanes of a vector; two threads on the halves of the elimination tree), and the triangular
+// Numeric LU of one matrix on the symbolic pattern (row by row, the rows of a group
+// interleaved in one vector; two threads on the halves of the elimination tree), and the triangular
 // solves. Static pivoting: the FP matrices are diagonally dominant.
 #include "fpscore/sparse/sparse_lu.hpp"
 
@@ -28,8 +28,8 @@ using detail::SymbolicPlan;
 
 struct SparseLU::Impl {
     Impl(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tolerance, int threads);
-    // Factorises from A's values (CSR order).
-    void factor_from(const double* a_values);
+    // Factorises from A's values (analysed CSR order).
+    void factor(const double* a_values);
     // The two-thread factorisation from A's values.
     detail::PivotFailure factor_two_sides(const double* a_values);
     // `work` needs n * nrhs entries.
@@ -59,7 +59,7 @@ SparseLU::Impl::Impl(std::shared_ptr<const SymbolicLU> symbolic, double pivot_to
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     if (threads < 0) throw std::invalid_argument("threads must be >= 0, got " + std::to_string(threads));
     const detail::SymbolicPlan& s = symbolic_->plan();
-    const size_t work = detail::kLaneWorkRows * static_cast<size_t>(s.n);
+    const size_t work = detail::kGroupWorkRows * static_cast<size_t>(s.n);
     if (detail::thread_count(threads, 2) >= 2) {
         const detail::TreeSplit split = detail::split_elimination_tree(s);
         if (split.usable()) {
@@ -77,15 +77,15 @@ SparseLU::Impl::Impl(std::shared_ptr<const SymbolicLU> symbolic, double pivot_to
 
 namespace {
 
-// Rows [first, last), G rows per group, from A's values (a_values) or from the values in lu.
+// Rows [first, last), G rows per group, from A's values (analysed CSR order).
 FPSCORE_SIMD_CLONES
 detail::PivotFailure factor_rows(const SymbolicPlan& sym, index_t first, index_t last, const double* a_values,
                                  double* lu, double* inv_piv, double* work, double tolerance,
                                  detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        return detail::lanes_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
-    return detail::lanes_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
+        return detail::group_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
+    return detail::group_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
 }
 
 // The separator's pieces of a factorisation on two threads (tree_split.hpp).
@@ -95,10 +95,10 @@ void factor_separator_partial(const SymbolicPlan& sym, index_t lo, index_t hi, i
                               double* partial, double* norms, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        detail::lanes_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
+        detail::group_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
                                            schedule);
     else
-        detail::lanes_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
+        detail::group_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
                                            schedule);
 }
 
@@ -108,9 +108,9 @@ detail::PivotFailure factor_separator_finish(const SymbolicPlan& sym, index_t to
                                              const double* norms1, double tolerance, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
-        return detail::lanes_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
+        return detail::group_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
                                                  schedule);
-    return detail::lanes_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
+    return detail::group_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
                                              schedule);
 }
 
@@ -145,14 +145,13 @@ detail::PivotFailure SparseLU::Impl::factor_two_sides(const double* a_values) {
                                    &schedules_[4]);
 }
 
-void SparseLU::Impl::factor_from(const double* a_values) {
+void SparseLU::Impl::factor(const double* a_values) {
     factored_ = false;
     const detail::SymbolicPlan& s = symbolic_->plan();
     const detail::PivotFailure bad =
-        split_top_ > 0 && a_values != nullptr
-            ? factor_two_sides(a_values)
-            : factor_rows(s, 0, s.n, a_values, values_.data(), inv_pivots_.data(), work_.data(), pivot_tolerance_,
-                          split_top_ > 0 ? nullptr : &schedules_[0]);
+        split_top_ > 0 ? factor_two_sides(a_values)
+                       : factor_rows(s, 0, s.n, a_values, values_.data(), inv_pivots_.data(), work_.data(),
+                                     pivot_tolerance_, &schedules_[0]);
     if (bad.row < 0) {
         factored_ = true;
         return;
@@ -228,7 +227,7 @@ void SparseLU::factor(const double* values, std::size_t count) {
         throw std::invalid_argument("SparseLU::factor needs " + std::to_string(nnz) +
                                     " values (one per stored entry of the analysed matrix), got " +
                                     std::to_string(count));
-    impl_->factor_from(values);
+    impl_->factor(values);
 }
 
 void SparseLU::solve(double* b, std::size_t count, index_t nrhs) const {

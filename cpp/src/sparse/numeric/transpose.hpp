@@ -8,11 +8,11 @@
 
 namespace fpscore::detail {
 
-using Lanes8 = LaneVector<8>::type;
+using Vector8 = SimdVector<8>::type;
 
 // r[j][l] ← r[l][j] (three rounds of shuffles).
-FPSCORE_INLINE void transpose8(Lanes8 (&r)[8]) {
-    Lanes8 t[8], u[8];
+FPSCORE_INLINE void transpose8(Vector8 (&r)[8]) {
+    Vector8 t[8], u[8];
     for (int k = 0; k < 8; k += 2) {
         t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 2, 10, 4, 12, 6, 14);
         t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 1, 9, 3, 11, 5, 13, 7, 15);
@@ -34,18 +34,18 @@ template <class Visit>
 FPSCORE_INLINE void interleave8(const double* const* rows, offset_t count, double* FPSCORE_RESTRICT out, Visit visit) {
     offset_t p = 0;
     for (; p + 8 <= count; p += 8) {
-        Lanes8 r[8];
-        for (int l = 0; l < 8; ++l) r[l] = load_lanes<8>(rows[l] + p);
+        Vector8 r[8];
+        for (int l = 0; l < 8; ++l) r[l] = load_vector<8>(rows[l] + p);
         transpose8(r);
         for (int j = 0; j < 8; ++j) {
-            store_lanes<8>(out + (p + j) * 8, r[j]);
+            store_vector<8>(out + (p + j) * 8, r[j]);
             visit(r[j]);
         }
     }
     for (; p < count; ++p) {
-        Lanes8 v;
+        Vector8 v;
         for (int l = 0; l < 8; ++l) v[l] = rows[l][p];
-        store_lanes<8>(out + p * 8, v);
+        store_vector<8>(out + p * 8, v);
         visit(v);
     }
 }
@@ -54,10 +54,10 @@ FPSCORE_INLINE void interleave8(const double* const* rows, offset_t count, doubl
 FPSCORE_INLINE void deinterleave8(const double* FPSCORE_RESTRICT in, offset_t count, double* const* rows) {
     offset_t p = 0;
     for (; p + 8 <= count; p += 8) {
-        Lanes8 r[8];
-        for (int j = 0; j < 8; ++j) r[j] = load_lanes<8>(in + (p + j) * 8);
+        Vector8 r[8];
+        for (int j = 0; j < 8; ++j) r[j] = load_vector<8>(in + (p + j) * 8);
         transpose8(r);
-        for (int l = 0; l < 8; ++l) store_lanes<8>(rows[l] + p, r[l]);
+        for (int l = 0; l < 8; ++l) store_vector<8>(rows[l] + p, r[l]);
     }
     for (; p < count; ++p)
         for (int l = 0; l < 8; ++l) rows[l][p] = in[p * 8 + l];

@@ -11,9 +11,9 @@ namespace fpscore::detail {
 // Σ_p v(p) · x[cols[p]] over [begin, end), v(p) pointing at entry p's value, with four
 // partial sums so that consecutive multiply-adds do not wait on each other.
 template <int L, class Value>
-FPSCORE_INLINE typename LaneOps<L>::V dot_by_entry(Value v, const index_t* cols, const double* x, offset_t begin,
+FPSCORE_INLINE typename VectorOps<L>::V dot_by_entry(Value v, const index_t* cols, const double* x, offset_t begin,
                                                    offset_t end) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     typename Ops::V s0{}, s1{}, s2{}, s3{};
     offset_t p = begin;
     for (; p + 4 <= end; p += 4) {
@@ -28,7 +28,7 @@ FPSCORE_INLINE typename LaneOps<L>::V dot_by_entry(Value v, const index_t* cols,
 
 // Σ_p lu[p] · x[cols[p]] over [begin, end).
 template <int L>
-FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
+FPSCORE_INLINE typename VectorOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu, const index_t* cols, const double* x,
                                               offset_t begin, offset_t end) {
     return dot_by_entry<L>([lu](offset_t p) FPSCORE_INLINE_LAMBDA { return lu + p * L; }, cols, x, begin, end);
 }
@@ -38,7 +38,7 @@ FPSCORE_INLINE typename LaneOps<L>::V row_dot(const double* FPSCORE_RESTRICT lu,
 template <int L>
 FPSCORE_INLINE void substitute_forward(const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu,
                                        double* FPSCORE_RESTRICT x, index_t first = 0, index_t last = -1) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     const offset_t* row_ptr = sym.row_ptr.data();
     const offset_t* diag = sym.diag.data();
     const index_t* cols = sym.cols.data();
@@ -50,13 +50,12 @@ FPSCORE_INLINE void substitute_forward(const SymbolicPlan& sym, const double* FP
 }
 
 // Solves U z = y in place, rows [first, last) (default: all) from the last, once the rows
-// their U parts refer to are done. With inv_piv null the pivots are read from the diagonal
-// of U and divided by.
+// their U parts refer to are done; inv_piv holds the reciprocal pivots.
 template <int L>
 FPSCORE_INLINE void substitute_backward(const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu,
                                         const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x,
                                         index_t first = 0, index_t last = -1) {
-    using Ops = LaneOps<L>;
+    using Ops = VectorOps<L>;
     const offset_t* row_ptr = sym.row_ptr.data();
     const offset_t* diag = sym.diag.data();
     const index_t* cols = sym.cols.data();
@@ -64,19 +63,8 @@ FPSCORE_INLINE void substitute_backward(const SymbolicPlan& sym, const double* F
     for (index_t i = last - 1; i >= first; --i) {
         double* xi = x + static_cast<offset_t>(i) * L;
         const auto acc = Ops::load(xi) - row_dot<L>(lu, cols, x, diag[i] + 1, row_ptr[i + 1]);
-        if (inv_piv != nullptr)
-            Ops::store(xi, acc * Ops::load(inv_piv + static_cast<offset_t>(i) * L));
-        else
-            Ops::store(xi, acc / Ops::load(lu + diag[i] * L));
+        Ops::store(xi, acc * Ops::load(inv_piv + static_cast<offset_t>(i) * L));
     }
-}
-
-// Solves L U z = y in place for x = y in elimination order (already permuted).
-template <int L>
-FPSCORE_INLINE void substitute(const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu,
-                               const double* FPSCORE_RESTRICT inv_piv, double* FPSCORE_RESTRICT x) {
-    substitute_forward<L>(sym, lu, x);
-    substitute_backward<L>(sym, lu, inv_piv, x);
 }
 
 // Solves L U z = y in place for r right-hand sides stored row-major as (n, r) in
