@@ -103,34 +103,6 @@ void eliminations_agree() {
     }
 }
 
-// The 5-point pattern of a side × side grid, strictly diagonally dominant, nonsymmetric values.
-TestCsr grid_dominant(index_t side) {
-    TestCsr a;
-    a.n = side * side;
-    a.indptr.push_back(0);
-    for (index_t r = 0; r < side; ++r)
-        for (index_t c = 0; c < side; ++c) {
-            const index_t i = r * side + c;
-            double off = 0.0;
-            const auto add = [&](index_t j) {
-                const double v = std::sin(0.37 * i + 1.3 * j);
-                off += std::abs(v);
-                a.indices.push_back(j);
-                a.data.push_back(v);
-            };
-            if (r > 0) add(i - side);
-            if (c > 0) add(i - 1);
-            const size_t diag = a.data.size();
-            a.indices.push_back(i);
-            a.data.push_back(0.0);
-            if (c + 1 < side) add(i + 1);
-            if (r + 1 < side) add(i + side);
-            a.data[diag] = off + 0.5;
-            a.indptr.push_back(static_cast<offset_t>(a.indices.size()));
-        }
-    return a;
-}
-
 // Two threads (the halves of the tree at once) give one thread's answer; a zero row in
 // either half or in the separator is reported as the first failing step, as on one thread.
 void two_threads_agree_with_one() {

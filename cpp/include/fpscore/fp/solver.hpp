@@ -2,9 +2,10 @@
 //
 //     m_t = −∇·f − f·∇m + ½ g(t)² (Δm + |∇m|²),   m = log p,
 //
-// on a row-major H×W grid (x = column index j, y = row index i; component 0 is x), with
-// grid spacing h in the units of x and y, time t in the units of the drift's 1/f and g(t)
-// in (length)/sqrt(time). All arrays are C-contiguous float64, shapes as noted.
+// on a row-major H×W grid (x = column index j, y = row index i; component 0 is x).
+// Units: positions in units of the grid spacing h's length, times t in any time unit, the
+// drift f in length / time, g(t) in length / sqrt(time), m dimensionless (log of a density
+// relative to uniform). Arrays are C-contiguous float64 with the shapes noted, row-major.
 // Each time step is backward Euler with the nonlinear term linearised as
 // ∇m_lag·∇m_new and iterated to a fixed point (DESIGN.md §2).
 #pragma once
@@ -80,7 +81,8 @@ struct FPSolution {
 FPSolution solve_log_density(const FPProblem& problem, const double* m0, std::size_t m0_count,
                              const FPOptions& options = {});
 
-// One linear system of the scheme, as a CSR matrix (sorted columns) and right-hand side.
+// One linear system of the scheme, as an (H·W)×(H·W) CSR matrix (sorted columns) and its
+// right-hand side (H·W), unknowns numbered row-major.
 struct FPSystem {
     std::vector<offset_t> indptr;
     std::vector<index_t> indices;
@@ -89,7 +91,7 @@ struct FPSystem {
 };
 
 // Assembles the system for the step from m_prev (H, W) with lagged iterate m_lag (H, W):
-// g = g(t_n), dt = Δt, drift/drift_div as in FPProblem at t_n (null for f = 0),
+// g = g(t_n), dt = Δt, drift (2, H, W) and drift_div (H, W) at t_n (both null for f = 0),
 // ghosts (H+2, W+2) for Dirichlet (null otherwise).
 FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
                             const double* m_prev, const double* m_lag, double g, double dt,
