@@ -31,10 +31,10 @@ int main() {
     problem.grid = {H, W, h};
     problem.boundary = fpscore::Boundary::Dirichlet;
     problem.n_steps = N;
-    problem.times = times.data();
-    problem.g = gs.data();
-    problem.ghosts = ghosts.data();
-    const fpscore::FPSolution sol = fpscore::solve_log_density(problem, m0.data(), m0.size());
+    problem.times = times;
+    problem.g = gs;
+    problem.ghosts = ghosts;
+    const fpscore::FPSolution sol = fpscore::solve_log_density(problem, m0);
 
     double err = 0.0;
     for (int i = 0; i < H; ++i)

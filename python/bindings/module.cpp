@@ -31,6 +31,10 @@ py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
     return py::array_t<T>(std::move(shape), owner->data(), free_when_done);
 }
 
+// A float64 array (or an absent optional one) as the C++ API's sized view.
+ArrayView view(const Array<double>& a) { return {a.data(), static_cast<std::size_t>(a.size())}; }
+ArrayView view(const std::optional<Array<double>>& a) { return a ? view(*a) : ArrayView{}; }
+
 void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* name) {
     bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
     for (size_t k = 0; ok && k < shape.size(); ++k) ok = a.shape(k) == shape[k];
@@ -179,19 +183,19 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
     pb.boundary = parse_boundary(bc);
     pb.batch = B;
     pb.n_steps = N;
-    pb.times = times.data();
-    pb.g = g.data();
+    pb.times = {times.data(), static_cast<std::size_t>(times.size())};
+    pb.g = {g.data(), static_cast<std::size_t>(g.size())};
     if (drift) {
         expect_shape(*drift, {N + 1, 2, H, W}, "drift");
-        pb.drift = drift->data();
+        pb.drift = view(*drift);
     }
     if (drift_div) {
         expect_shape(*drift_div, {N + 1, H, W}, "drift divergence");
-        pb.drift_div = drift_div->data();
+        pb.drift_div = view(*drift_div);
     }
     if (ghosts) {
         expect_shape(*ghosts, {N + 1, B, H + 2, W + 2}, "ghosts");
-        pb.ghosts = ghosts->data();
+        pb.ghosts = view(*ghosts);
     }
     FPOptions opt;
     opt.scheme = parse_scheme(scheme);
@@ -202,7 +206,7 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
     FPSolution sol;
     {
         py::gil_scoped_release release;
-        sol = solve_log_density(pb, m0.data(), static_cast<std::size_t>(m0.size()), opt);
+        sol = solve_log_density(pb, view(m0), opt);
     }
     return py::make_tuple(to_numpy(std::move(sol.m), {N + 1, B, H, W}),
                           to_numpy(std::move(sol.score), {N + 1, B, 2, H, W}),
@@ -219,9 +223,8 @@ py::tuple assemble_fp_system_py(const Array<double>& m_prev, const Array<double>
     if (drift) expect_shape(*drift, {2, H, W}, "drift");
     if (drift_div) expect_shape(*drift_div, {H, W}, "drift divergence");
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
-    FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), m_prev.data(),
-                                      m_lag.data(), g, dt, drift ? drift->data() : nullptr,
-                                      drift_div ? drift_div->data() : nullptr, ghosts ? ghosts->data() : nullptr);
+    FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), view(m_prev), view(m_lag), g,
+                                      dt, view(drift), view(drift_div), view(ghosts));
     const auto nnz = static_cast<py::ssize_t>(sys.data.size());
     return py::make_tuple(to_numpy(std::move(sys.indptr), {H * W + 1}), to_numpy(std::move(sys.indices), {nnz}),
                           to_numpy(std::move(sys.data), {nnz}), to_numpy(std::move(sys.rhs), {H * W}));
@@ -232,7 +235,7 @@ py::array_t<double> central_gradient_py(const Array<double>& m, double h, const 
     if (m.ndim() != 2) throw std::invalid_argument("m must have shape (H, W)");
     const auto H = static_cast<index_t>(m.shape(0)), W = static_cast<index_t>(m.shape(1));
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
-    return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), m.data(), ghosts ? ghosts->data() : nullptr),
+    return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), view(m), view(ghosts)),
                     {2, H, W});
 }
 

@@ -109,7 +109,7 @@ void dense_fronts_solve_large_grids() {
     const index_t H = 130, W = 128;
     std::vector<double> m(static_cast<size_t>(H) * W);
     for (size_t k = 0; k < m.size(); ++k) m[k] = 0.4 * std::sin(0.05 * k) + 0.3 * std::cos(0.11 * k);
-    const FPSystem sys = assemble_fp_system({H, W, 1.0}, Boundary::Periodic, Scheme::Central, m.data(), m.data(), 1.3, 0.05);
+    const FPSystem sys = assemble_fp_system({H, W, 1.0}, Boundary::Periodic, Scheme::Central, m, m, 1.3, 0.05);
     TestCsr a;
     a.n = H * W;
     a.indptr = sys.indptr;

@@ -45,33 +45,42 @@ void validate_grid(const Grid& grid) {
             "grid spacing h must be finite and > 0, got " + detail::str(grid.h));
 }
 
-void validate(const FPProblem& pb, const double* m0, std::size_t m0_count, const FPOptions& opt) {
+// A given array must hold exactly `expected` values (its shape's product).
+void require_size(ArrayView a, size_t expected, const char* name, const char* shape) {
+    require(a.size == expected && (a.data != nullptr || expected == 0),
+            std::string(name) + " must hold " + shape + " = " + std::to_string(expected) + " values, got " +
+                std::to_string(a.size));
+}
+
+void validate(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
     validate_grid(pb.grid);
     require(pb.batch >= 1, "batch must be >= 1, got " + std::to_string(pb.batch));
-    const auto expected = static_cast<std::size_t>(pb.batch) * static_cast<std::size_t>(pb.grid.size());
-    require(m0_count == expected, "m0 must hold batch * H * W = " + std::to_string(expected) + " values, got " +
-                                      std::to_string(m0_count));
     require(pb.n_steps >= 1, "n_steps must be >= 1, got " + std::to_string(pb.n_steps));
-    require(pb.times != nullptr && pb.g != nullptr && m0 != nullptr, "times, g and m0 are required");
+    require(pb.times.given() && pb.g.given() && m0.given(), "times, g and m0 are required");
     const auto levels = static_cast<size_t>(pb.n_steps) + 1;
+    const auto cells = static_cast<size_t>(pb.grid.size());
+    const auto batch = static_cast<size_t>(pb.batch);
+    require_size(pb.times, levels, "times", "(N+1)");
+    require_size(pb.g, levels, "g", "(N+1)");
+    require_size(m0, batch * cells, "m0", "(B, H, W)");
     for (size_t n = 0; n < levels; ++n) {
         require(std::isfinite(pb.times[n]), "times must be finite");
         require(n == 0 || pb.times[n] > pb.times[n - 1], "times must increase strictly");
         require(std::isfinite(pb.g[n]) && pb.g[n] >= 0.0, "g(t) must be finite and >= 0");
     }
-    const auto cells = static_cast<size_t>(pb.grid.size());
-    require(all_finite(m0, cells * static_cast<size_t>(pb.batch)), "m0 contains NaN or inf");
-    require((pb.drift == nullptr) == (pb.drift_div == nullptr),
-            "drift and its divergence must be given together");
-    if (pb.drift != nullptr) {
-        require(all_finite(pb.drift, levels * 2 * cells), "drift contains NaN or inf");
-        require(all_finite(pb.drift_div, levels * cells), "drift divergence contains NaN or inf");
+    require(all_finite(m0.data, cells * batch), "m0 contains NaN or inf");
+    require(pb.drift.given() == pb.drift_div.given(), "drift and its divergence must be given together");
+    if (pb.drift.given()) {
+        require_size(pb.drift, levels * 2 * cells, "drift", "(N+1, 2, H, W)");
+        require_size(pb.drift_div, levels * cells, "drift divergence", "(N+1, H, W)");
+        require(all_finite(pb.drift.data, levels * 2 * cells), "drift contains NaN or inf");
+        require(all_finite(pb.drift_div.data, levels * cells), "drift divergence contains NaN or inf");
     }
     if (pb.boundary == Boundary::Dirichlet) {
-        require(pb.ghosts != nullptr, "the 'dirichlet' boundary needs ghost values");
-        require(all_finite(pb.ghosts, levels * static_cast<size_t>(pb.batch) *
-                                          static_cast<size_t>(pb.grid.padded_size())),
-                "Dirichlet ghost values contain NaN or inf");
+        require(pb.ghosts.given(), "the 'dirichlet' boundary needs ghost values");
+        const size_t ring = levels * batch * static_cast<size_t>(pb.grid.padded_size());
+        require_size(pb.ghosts, ring, "Dirichlet ghost values", "(N+1, B, H+2, W+2)");
+        require(all_finite(pb.ghosts.data, ring), "Dirichlet ghost values contain NaN or inf");
     }
     require(std::isfinite(opt.tol) && opt.tol > 0.0, "tol must be finite and > 0");
     require(opt.max_iter >= 1, "max_iter must be >= 1, got " + std::to_string(opt.max_iter));
@@ -199,20 +208,20 @@ private:
     // delta = F⁻¹ (b − A(lag)·lag) for step n from prev; refactorises F first when stale.
     void correction(index_t n, const double* prev, const double* lag, double* speed) {
         const double* ghosts[kMaxLanes];
-        if (pb_.ghosts != nullptr) {
+        if (pb_.ghosts.given()) {
             const auto ring = static_cast<size_t>(pb_.grid.padded_size());
             for (index_t l = 0; l < lanes_; ++l)
-                ghosts[l] = pb_.ghosts + (static_cast<size_t>(n) * pb_.batch + member(l)) * ring;
+                ghosts[l] = pb_.ghosts.data + (static_cast<size_t>(n) * pb_.batch + member(l)) * ring;
         }
-        stencil_.pad_lanes(lag, pb_.ghosts ? ghosts : nullptr, lanes_, padded_.data());
+        stencil_.pad_lanes(lag, pb_.ghosts.given() ? ghosts : nullptr, lanes_, padded_.data());
         const auto cells = static_cast<size_t>(cells_);
         detail::StepInputs in;
         in.padded_lag = padded_.data();
         in.m_prev = prev;
         in.g = pb_.g[n];
         in.dt = pb_.times[n] - pb_.times[n - 1];
-        in.drift = pb_.drift ? pb_.drift + static_cast<size_t>(n) * 2 * cells : nullptr;
-        in.drift_div = pb_.drift_div ? pb_.drift_div + static_cast<size_t>(n) * cells : nullptr;
+        in.drift = pb_.drift.given() ? pb_.drift.data + static_cast<size_t>(n) * 2 * cells : nullptr;
+        in.drift_div = pb_.drift_div.given() ? pb_.drift_div.data + static_cast<size_t>(n) * cells : nullptr;
         detail::StepOutputs out;
         out.positions = stencil_.slots().data();  // the analysed matrix is the stencil's pattern
         out.residual = delta_.data();
@@ -372,8 +381,8 @@ std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary
 
 }  // namespace
 
-FPSolution solve_log_density(const FPProblem& pb, const double* m0, std::size_t m0_count, const FPOptions& opt) {
-    validate(pb, m0, m0_count, opt);
+FPSolution solve_log_density(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
+    validate(pb, m0, opt);
     const auto analysis = analysis_for(pb.grid, pb.boundary);
     const Stencil& stencil = analysis->stencil;  // geometry only: the spacing comes from pb.grid
     const auto& symbolic = analysis->symbolic;
@@ -382,7 +391,7 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, std::size_t 
     sol.m.assign(static_cast<size_t>(N + 1) * B * cells, 0.0);
     sol.score.assign(static_cast<size_t>(N + 1) * B * 2 * cells, 0.0);
     std::vector<int> member_iterations(static_cast<size_t>(B) * N, 0);
-    std::copy_n(m0, static_cast<size_t>(B) * cells, sol.m.data());
+    std::copy_n(m0.data, static_cast<size_t>(B) * cells, sol.m.data());
 
     // Packs depend only on B (plan_packs), so results do not depend on the thread count.
     const std::vector<Pack> packs = plan_packs(B);
@@ -402,7 +411,7 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, std::size_t 
         for (index_t b = 0; b < B; ++b) {
             const size_t at = static_cast<size_t>(n) * B + b;
             const double* ghosts =
-                pb.ghosts ? pb.ghosts + at * static_cast<size_t>(pb.grid.padded_size()) : nullptr;
+                pb.ghosts.given() ? pb.ghosts.data + at * static_cast<size_t>(pb.grid.padded_size()) : nullptr;
             stencil.pad(sol.m.data() + at * cells, ghosts, padded.data());
             detail::central_gradient_padded(pb.grid, padded.data(), sol.score.data() + at * 2 * cells);
         }
@@ -414,17 +423,23 @@ FPSolution solve_log_density(const FPProblem& pb, const double* m0, std::size_t 
     return sol;
 }
 
-FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
-                            const double* m_prev, const double* m_lag, double g, double dt,
-                            const double* drift, const double* drift_div, const double* ghosts) {
+FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme, ArrayView m_prev,
+                            ArrayView m_lag, double g, double dt, ArrayView drift, ArrayView drift_div,
+                            ArrayView ghosts) {
     validate_grid(grid);
-    require(m_prev != nullptr && m_lag != nullptr, "m_prev and m_lag are required");
+    require(m_prev.given() && m_lag.given(), "m_prev and m_lag are required");
     require(std::isfinite(g) && g >= 0.0, "g must be finite and >= 0, got " + detail::str(g));
     require(std::isfinite(dt) && dt > 0.0, "dt must be finite and > 0, got " + detail::str(dt));
-    require((drift == nullptr) == (drift_div == nullptr),
-            "drift and its divergence must be given together");
-    require(boundary != Boundary::Dirichlet || ghosts != nullptr,
-            "the 'dirichlet' boundary needs ghost values");
+    require(drift.given() == drift_div.given(), "drift and its divergence must be given together");
+    require(boundary != Boundary::Dirichlet || ghosts.given(), "the 'dirichlet' boundary needs ghost values");
+    const auto cells = static_cast<size_t>(grid.size());
+    require_size(m_prev, cells, "m_prev", "(H, W)");
+    require_size(m_lag, cells, "m_lag", "(H, W)");
+    if (drift.given()) {
+        require_size(drift, 2 * cells, "drift", "(2, H, W)");
+        require_size(drift_div, cells, "drift divergence", "(H, W)");
+    }
+    if (ghosts.given()) require_size(ghosts, static_cast<size_t>(grid.padded_size()), "ghosts", "(H+2, W+2)");
     const Stencil stencil(grid, boundary);
     FPSystem sys;
     sys.indptr = stencil.indptr();
@@ -433,7 +448,6 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
     sys.rhs.assign(static_cast<size_t>(grid.size()), 0.0);
     // The lane kernels on one field: lane 0 carries it, the others are copies.
     constexpr index_t kLanes = PackedLU::kNarrowLanes;
-    const auto cells = static_cast<size_t>(grid.size());
     aligned_vector<double> lag(cells * kLanes), prev(cells * kLanes), rhs(cells * kLanes);
     aligned_vector<double> values(sys.data.size() * kLanes, 0.0), padded(static_cast<size_t>(grid.padded_size()) * kLanes);
     for (size_t p = 0; p < cells; ++p)
@@ -442,16 +456,16 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
             prev[p * kLanes + l] = m_prev[p];
         }
     const double* lane_ghosts[kLanes];
-    std::fill_n(lane_ghosts, kLanes, ghosts);
-    stencil.pad_lanes(lag.data(), ghosts ? lane_ghosts : nullptr, kLanes, padded.data());
+    std::fill_n(lane_ghosts, kLanes, ghosts.data);
+    stencil.pad_lanes(lag.data(), ghosts.given() ? lane_ghosts : nullptr, kLanes, padded.data());
     double speed[kLanes];
     detail::StepInputs in;
     in.padded_lag = padded.data();
     in.m_prev = prev.data();
     in.g = g;
     in.dt = dt;
-    in.drift = drift;
-    in.drift_div = drift_div;
+    in.drift = drift.data;
+    in.drift_div = drift_div.data;
     detail::StepOutputs out;
     out.positions = stencil.slots().data();
     out.values = values.data();
@@ -463,15 +477,15 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
     return sys;
 }
 
-std::vector<double> central_gradient(const Grid& grid, Boundary boundary, const double* m,
-                                     const double* ghosts) {
+std::vector<double> central_gradient(const Grid& grid, Boundary boundary, ArrayView m, ArrayView ghosts) {
     validate_grid(grid);
-    require(boundary != Boundary::Dirichlet || ghosts != nullptr,
-            "the 'dirichlet' boundary needs ghost values");
+    require(boundary != Boundary::Dirichlet || ghosts.given(), "the 'dirichlet' boundary needs ghost values");
+    require_size(m, static_cast<size_t>(grid.size()), "m", "(H, W)");
+    if (ghosts.given()) require_size(ghosts, static_cast<size_t>(grid.padded_size()), "ghosts", "(H+2, W+2)");
     const Stencil stencil(grid, boundary);
     std::vector<double> padded(static_cast<size_t>(grid.padded_size()));
     std::vector<double> grad(2 * static_cast<size_t>(grid.size()));
-    stencil.pad(m, ghosts, padded.data());
+    stencil.pad(m.data, ghosts.data, padded.data());
     detail::central_gradient_padded(grid, padded.data(), grad.data());
     return grad;
 }

@@ -40,6 +40,21 @@ std::string to_string(Boundary bc);
 std::string to_string(Scheme scheme);
 std::string to_string(Iteration iteration);
 
+// A read-only array of doubles that the caller owns and keeps alive during the call:
+// `size` values at `data`. Every array argument carries its size, checked against the
+// shape it must have (std::invalid_argument on a mismatch); an empty view (data null,
+// size 0) means "not given" where an array is optional.
+struct ArrayView {
+    const double* data = nullptr;
+    std::size_t size = 0;
+
+    ArrayView() = default;
+    ArrayView(const double* values, std::size_t count) : data(values), size(count) {}
+    ArrayView(const std::vector<double>& values) : data(values.data()), size(values.size()) {}  // implicit
+    const double& operator[](std::size_t k) const { return data[k]; }
+    bool given() const { return data != nullptr; }
+};
+
 struct Grid {
     index_t rows = 0;  // H
     index_t cols = 0;  // W
@@ -48,17 +63,17 @@ struct Grid {
     index_t padded_size() const { return (rows + 2) * (cols + 2); }
 };
 
-// What to solve. All arrays are C-contiguous and outlive the call.
+// What to solve. Arrays are row-major with the shapes noted.
 struct FPProblem {
     Grid grid;
     Boundary boundary = Boundary::Zero;
-    index_t batch = 1;                  // B independent fields
-    index_t n_steps = 0;                // N
-    const double* times = nullptr;      // (N+1): t_0 < t_1 < ... < t_N
-    const double* g = nullptr;          // (N+1): g(t_n)
-    const double* drift = nullptr;      // (N+1, 2, H, W) f(t_n) on the grid, or null for f = 0
-    const double* drift_div = nullptr;  // (N+1, H, W) ∇·f(t_n), required with drift
-    const double* ghosts = nullptr;     // Dirichlet only: (N+1, B, H+2, W+2); the ring is used
+    index_t batch = 1;    // B independent fields
+    index_t n_steps = 0;  // N
+    ArrayView times;      // (N+1): t_0 < t_1 < ... < t_N
+    ArrayView g;          // (N+1): g(t_n)
+    ArrayView drift;      // (N+1, 2, H, W) f(t_n) on the grid, or empty for f = 0
+    ArrayView drift_div;  // (N+1, H, W) ∇·f(t_n), required with drift
+    ArrayView ghosts;     // Dirichlet only: (N+1, B, H+2, W+2); the ring is used
 };
 
 struct FPOptions {
@@ -75,11 +90,10 @@ struct FPSolution {
     std::vector<int> iterations;     // (N): the most any batch member needed per step
 };
 
-// Solves the problem from m0 (B, H, W), m0_count = B * H * W values. Throws
-// std::invalid_argument on bad input (a size mismatch included) and ConvergenceError when
-// an iteration fails to converge or values become non-finite.
-FPSolution solve_log_density(const FPProblem& problem, const double* m0, std::size_t m0_count,
-                             const FPOptions& options = {});
+// Solves the problem from m0 (B, H, W). Throws std::invalid_argument on bad input (a size
+// mismatch included) and ConvergenceError when an iteration fails to converge or values
+// become non-finite.
+FPSolution solve_log_density(const FPProblem& problem, ArrayView m0, const FPOptions& options = {});
 
 // One linear system of the scheme, as an (H·W)×(H·W) CSR matrix (sorted columns) and its
 // right-hand side (H·W), unknowns numbered row-major.
@@ -91,15 +105,14 @@ struct FPSystem {
 };
 
 // Assembles the system for the step from m_prev (H, W) with lagged iterate m_lag (H, W):
-// g = g(t_n), dt = Δt, drift (2, H, W) and drift_div (H, W) at t_n (both null for f = 0),
-// ghosts (H+2, W+2) for Dirichlet (null otherwise).
-FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme,
-                            const double* m_prev, const double* m_lag, double g, double dt,
-                            const double* drift = nullptr, const double* drift_div = nullptr,
-                            const double* ghosts = nullptr);
+// g = g(t_n), dt = Δt, drift (2, H, W) and drift_div (H, W) at t_n (both empty for f = 0),
+// ghosts (H+2, W+2) for Dirichlet (empty otherwise).
+FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme, ArrayView m_prev,
+                            ArrayView m_lag, double g, double dt, ArrayView drift = {},
+                            ArrayView drift_div = {}, ArrayView ghosts = {});
 
-// The central-difference gradient (2, H, W) of m (H, W) with the boundary's ghosts.
-std::vector<double> central_gradient(const Grid& grid, Boundary boundary, const double* m,
-                                     const double* ghosts = nullptr);
+// The central-difference gradient (2, H, W) of m (H, W) with the boundary's ghosts
+// ((H+2, W+2), Dirichlet only).
+std::vector<double> central_gradient(const Grid& grid, Boundary boundary, ArrayView m, ArrayView ghosts = {});
 
 }  // namespace fpscore
