@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
     return py::array_t<T>(std::move(shape), owner->data(), free_when_done);
 }
 
+// A float64 array (or an absent optional one) as the C++ API's sized view.
+ArrayView view(const Array<double>& a) { return {a.data(), static_cast<std::size_t>(a.size())}; }
+ArrayView view(const std::optional<Array<double>>& a) { return a ? view(*a) : ArrayView{}; }
+
 void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* name) {
     bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
     for (size_t k = 0; ok && k < shape.size(); ++k) ok = a.shape(k) == shape[k];
@@ -43,26 +48,28 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
                                 ", got " + fmt(a.shape(), a.shape() + a.ndim()));
 }
 
-// Orders and analyses a CSR pattern (the GIL is released while it runs).
-std::shared_ptr<const SymbolicLU> analyse(const Array<offset_t>& indptr, const Array<index_t>& indices,
-                                          Ordering kind, std::optional<std::pair<index_t, index_t>> grid,
-                                          Elimination elimination) {
+// Checks a CSR pattern from Python and the optional grid (H, W) against its order.
+struct Pattern {
+    CsrView view;
+    std::optional<GridShape> grid;
+};
+
+Pattern check_pattern(const Array<offset_t>& indptr, const Array<index_t>& indices,
+                      std::optional<std::pair<index_t, index_t>> grid) {
     const auto n = static_cast<index_t>(indptr.size()) - 1;
     if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
     if (indptr.at(n) != indices.size())
         throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
                                     ", len(indices) = " + std::to_string(indices.size()));
-    const CsrView view{n, indptr.data(), indices.data()};
-    std::optional<GridShape> shape;
+    Pattern pattern{CsrView{n, indptr.data(), indices.data()}, std::nullopt};
     if (grid) {
         if (grid->first < 1 || grid->second < 1 || static_cast<long long>(grid->first) * grid->second != n)
             throw std::invalid_argument("grid must be (H, W) with H, W >= 1 and H*W equal to the matrix order " +
                                         std::to_string(n) + ", got (" + std::to_string(grid->first) + ", " +
                                         std::to_string(grid->second) + ")");
-        shape = GridShape{grid->first, grid->second, false, false};
+        pattern.grid = GridShape{grid->first, grid->second, false, false};
     }
-    py::gil_scoped_release release;
-    return std::make_shared<const SymbolicLU>(view, kind, shape, elimination);
+    return pattern;
 }
 
 // The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
@@ -75,11 +82,12 @@ public:
             throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
                                         std::to_string(indices.size()) + ", len(data) = " +
                                         std::to_string(data.size()));
-        // One matrix is always eliminated row by row: no dense-front plan to build.
-        lu_ = std::make_unique<SparseLU>(
-            analyse(indptr, indices, parse_ordering(ordering), grid, Elimination::RowByRow), pivot_tolerance, threads);
+        const Ordering kind = parse_ordering(ordering);
+        const Pattern pattern = check_pattern(indptr, indices, grid);
         py::gil_scoped_release release;
-        lu_->factor(data.data());
+        lu_ = std::make_unique<SparseLU>(std::make_shared<const SymbolicLU>(pattern.view, kind, pattern.grid),
+                                         pivot_tolerance, threads);
+        lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
     void refactor(const Array<double>& data) {
@@ -88,7 +96,7 @@ public:
                                         " values (one per stored entry of the analysed matrix), got " +
                                         std::to_string(data.size()));
         py::gil_scoped_release release;
-        lu_->factor(data.data());
+        lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
     py::array_t<double> solve(const Array<double>& b) const {
@@ -100,7 +108,7 @@ public:
         std::vector<double> x(b.data(), b.data() + b.size());
         if (nrhs > 0) {
             py::gil_scoped_release release;
-            lu_->solve(x.data(), nrhs);
+            lu_->solve(x.data(), x.size(), nrhs);
         }
         std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
         return to_numpy(std::move(x), shape);
@@ -119,41 +127,44 @@ public:
     PyBatchedLU(const Array<offset_t>& indptr, const Array<index_t>& indices, index_t batch,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
                 double pivot_tolerance)
-        : lu_(analyse(indptr, indices, pack_ordering(parse_ordering(ordering), static_cast<index_t>(indptr.size()) - 1),
-                      grid, Elimination::Automatic),
-              batch, threads, pivot_tolerance) {}
+    {
+        const Ordering kind = parse_ordering(ordering);
+        const Pattern pattern = check_pattern(indptr, indices, grid);
+        py::gil_scoped_release release;
+        lu_ = std::make_unique<BatchedLU>(pattern.view, batch, kind, pattern.grid, threads, pivot_tolerance);
+    }
 
     void factor(const Array<double>& data) {
-        expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");
+        expect_shape(data, {lu_->batch(), static_cast<py::ssize_t>(lu_->symbolic().nnz_matrix())}, "data");
         py::gil_scoped_release release;
-        lu_.factor(data.data());
+        lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
     py::array_t<double> solve(const Array<double>& b) const {
-        expect_shape(b, {lu_.batch(), lu_.symbolic().n()}, "b");
+        expect_shape(b, {lu_->batch(), lu_->symbolic().n()}, "b");
         std::vector<double> x(b.data(), b.data() + b.size());
         {
             py::gil_scoped_release release;
-            lu_.solve(x.data());
+            lu_->solve(x.data(), x.size());
         }
-        return to_numpy(std::move(x), {lu_.batch(), lu_.symbolic().n()});
+        return to_numpy(std::move(x), {lu_->batch(), lu_->symbolic().n()});
     }
 
     py::array_t<double> factor_solve(const Array<double>& data, const Array<double>& b) {
-        expect_shape(data, {lu_.batch(), static_cast<py::ssize_t>(lu_.symbolic().nnz_matrix())}, "data");
-        expect_shape(b, {lu_.batch(), lu_.symbolic().n()}, "b");
+        expect_shape(data, {lu_->batch(), static_cast<py::ssize_t>(lu_->symbolic().nnz_matrix())}, "data");
+        expect_shape(b, {lu_->batch(), lu_->symbolic().n()}, "b");
         std::vector<double> x(b.data(), b.data() + b.size());
         {
             py::gil_scoped_release release;
-            lu_.factor_solve(data.data(), x.data());
+            lu_->factor_solve(data.data(), static_cast<std::size_t>(data.size()), x.data(), x.size());
         }
-        return to_numpy(std::move(x), {lu_.batch(), lu_.symbolic().n()});
+        return to_numpy(std::move(x), {lu_->batch(), lu_->symbolic().n()});
     }
 
-    const BatchedLU& lu() const { return lu_; }
+    const BatchedLU& lu() const { return *lu_; }
 
 private:
-    BatchedLU lu_;
+    std::unique_ptr<BatchedLU> lu_;
 };
 
 py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& times, const Array<double>& g,
@@ -172,19 +183,19 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
     pb.boundary = parse_boundary(bc);
     pb.batch = B;
     pb.n_steps = N;
-    pb.times = times.data();
-    pb.g = g.data();
+    pb.times = {times.data(), static_cast<std::size_t>(times.size())};
+    pb.g = {g.data(), static_cast<std::size_t>(g.size())};
     if (drift) {
         expect_shape(*drift, {N + 1, 2, H, W}, "drift");
-        pb.drift = drift->data();
+        pb.drift = view(*drift);
     }
     if (drift_div) {
         expect_shape(*drift_div, {N + 1, H, W}, "drift divergence");
-        pb.drift_div = drift_div->data();
+        pb.drift_div = view(*drift_div);
     }
     if (ghosts) {
         expect_shape(*ghosts, {N + 1, B, H + 2, W + 2}, "ghosts");
-        pb.ghosts = ghosts->data();
+        pb.ghosts = view(*ghosts);
     }
     FPOptions opt;
     opt.scheme = parse_scheme(scheme);
@@ -195,7 +206,7 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
     FPSolution sol;
     {
         py::gil_scoped_release release;
-        sol = solve_log_density(pb, m0.data(), opt);
+        sol = solve_log_density(pb, view(m0), opt);
     }
     return py::make_tuple(to_numpy(std::move(sol.m), {N + 1, B, H, W}),
                           to_numpy(std::move(sol.score), {N + 1, B, 2, H, W}),
@@ -212,9 +223,8 @@ py::tuple assemble_fp_system_py(const Array<double>& m_prev, const Array<double>
     if (drift) expect_shape(*drift, {2, H, W}, "drift");
     if (drift_div) expect_shape(*drift_div, {H, W}, "drift divergence");
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
-    FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), m_prev.data(),
-                                      m_lag.data(), g, dt, drift ? drift->data() : nullptr,
-                                      drift_div ? drift_div->data() : nullptr, ghosts ? ghosts->data() : nullptr);
+    FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), view(m_prev), view(m_lag), g,
+                                      dt, view(drift), view(drift_div), view(ghosts));
     const auto nnz = static_cast<py::ssize_t>(sys.data.size());
     return py::make_tuple(to_numpy(std::move(sys.indptr), {H * W + 1}), to_numpy(std::move(sys.indices), {nnz}),
                           to_numpy(std::move(sys.data), {nnz}), to_numpy(std::move(sys.rhs), {H * W}));
@@ -225,7 +235,7 @@ py::array_t<double> central_gradient_py(const Array<double>& m, double h, const 
     if (m.ndim() != 2) throw std::invalid_argument("m must have shape (H, W)");
     const auto H = static_cast<index_t>(m.shape(0)), W = static_cast<index_t>(m.shape(1));
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
-    return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), m.data(), ghosts ? ghosts->data() : nullptr),
+    return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), view(m), view(ghosts)),
                     {2, H, W});
 }
 
@@ -270,12 +280,7 @@ PYBIND11_MODULE(_core, m) {
         .def("factor_solve", &PyBatchedLU::factor_solve, py::arg("data"), py::arg("b"))
         .def_property_readonly("batch", [](const PyBatchedLU& s) { return s.lu().batch(); })
         .def_property_readonly("threads", [](const PyBatchedLU& s) { return s.lu().threads(); })
-        .def_property_readonly("lanes",
-                               [](const PyBatchedLU& s) {
-                                   index_t widest = 0;
-                                   for (const Pack& p : s.lu().packs()) widest = std::max(widest, p.lanes);
-                                   return widest;
-                               })
+        .def_property_readonly("lanes", [](const PyBatchedLU& s) { return s.lu().lanes(); })
         .def_property_readonly("nnz", [](const PyBatchedLU& s) { return s.lu().symbolic().nnz_factors(); })
         .def_property_readonly("factor_flops", [](const PyBatchedLU& s) { return s.lu().symbolic().factor_flops(); })
         .def_property_readonly("ordering", [](const PyBatchedLU& s) { return to_string(s.lu().symbolic().ordering()); });

@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <random>
 #include <set>
 #include <vector>
 
-#include "fpscore/csr.hpp"
+#include "fpscore/sparse/csr.hpp"
 
 struct TestCsr {
     fpscore::index_t n = 0;
@@ -57,6 +58,34 @@ inline TestCsr dense_2x2(double a00, double a01, double a10, double a11) {
 }
 
 // ‖A x − b‖∞ / (‖A‖∞ ‖x‖∞ + ‖b‖∞)
+// The 5-point pattern of a side × side grid, strictly diagonally dominant, nonsymmetric values.
+inline TestCsr grid_dominant(fpscore::index_t side) {
+    TestCsr a;
+    a.n = side * side;
+    a.indptr.push_back(0);
+    for (fpscore::index_t r = 0; r < side; ++r)
+        for (fpscore::index_t c = 0; c < side; ++c) {
+            const fpscore::index_t i = r * side + c;
+            double off = 0.0;
+            const auto add = [&](fpscore::index_t j) {
+                const double v = std::sin(0.37 * i + 1.3 * j);
+                off += std::abs(v);
+                a.indices.push_back(j);
+                a.data.push_back(v);
+            };
+            if (r > 0) add(i - side);
+            if (c > 0) add(i - 1);
+            const size_t diag = a.data.size();
+            a.indices.push_back(i);
+            a.data.push_back(0.0);
+            if (c + 1 < side) add(i + 1);
+            if (r + 1 < side) add(i + side);
+            a.data[diag] = off + 0.5;
+            a.indptr.push_back(static_cast<fpscore::offset_t>(a.indices.size()));
+        }
+    return a;
+}
+
 inline double relative_residual(const TestCsr& a, const std::vector<double>& x, const std::vector<double>& b) {
     double r = 0.0, anorm = 0.0, xnorm = 0.0, bnorm = 0.0;
     for (fpscore::index_t i = 0; i < a.n; ++i) {

@@ -3,7 +3,7 @@
 
 #include "check.hpp"
 #include "fpscore/errors.hpp"
-#include "fpscore/fp_solver.hpp"
+#include "fpscore/fp/solver.hpp"
 
 using namespace fpscore;
 
@@ -18,10 +18,10 @@ void constant_field_stays_constant() {
         pb.boundary = bc;
         pb.n_steps = 4;
         std::vector<double> times{0.0, 0.25, 0.5, 0.75, 1.0}, g(5, 1.3);
-        pb.times = times.data();
-        pb.g = g.data();
+        pb.times = times;
+        pb.g = g;
         std::vector<double> m0(35, -2.5);
-        const FPSolution sol = solve_log_density(pb, m0.data());
+        const FPSolution sol = solve_log_density(pb, m0);
         double err = 0.0;
         for (const double v : sol.m) err = std::max(err, std::abs(v + 2.5));
         CHECK_LE(err, 1e-12);
@@ -51,10 +51,10 @@ double cole_hopf_error(index_t N) {
     pb.grid = {H, W, h};
     pb.boundary = Boundary::Dirichlet;
     pb.n_steps = N;
-    pb.times = times.data();
-    pb.g = gs.data();
-    pb.ghosts = ghosts.data();
-    const FPSolution sol = solve_log_density(pb, m0.data());
+    pb.times = times;
+    pb.g = gs;
+    pb.ghosts = ghosts;
+    const FPSolution sol = solve_log_density(pb, m0);
     double err = 0.0;
     for (index_t i = 0; i < H; ++i)
         for (index_t j = 0; j < W; ++j)
@@ -77,15 +77,23 @@ void bad_input_throws() {
     pb.grid = {2, 5, 1.0};
     pb.n_steps = 1;
     std::vector<double> times{0.0, 1.0}, g{1.0, 1.0}, m0(10, 0.0);
-    pb.times = times.data();
-    pb.g = g.data();
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    pb.times = times;
+    pb.g = g;
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0));
     pb.grid = {4, 5, -1.0};
     m0.assign(20, 0.0);
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0));
     pb.grid = {4, 5, 1.0};
     m0[3] = std::nan("");
-    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0.data()));
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0));
+    // Every array's size is checked against its shape.
+    m0[3] = 0.0;
+    const std::vector<double> short_m0(19, 0.0), three_times{0.0, 0.5, 1.0};
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, short_m0));
+    CHECK_THROWS(std::invalid_argument, central_gradient(pb.grid, Boundary::Zero, short_m0));
+    CHECK_THROWS(std::invalid_argument, assemble_fp_system(pb.grid, Boundary::Zero, Scheme::Central, m0, short_m0, 1.0, 0.1));
+    pb.times = three_times;
+    CHECK_THROWS(std::invalid_argument, solve_log_density(pb, m0));
     CHECK_THROWS(std::invalid_argument, parse_boundary("reflecting"));
 }
 
@@ -96,11 +104,11 @@ void divergence_raises_convergence_error() {
     pb.n_steps = 1;
     std::vector<double> times{0.0, 50.0}, g{5.0, 5.0}, m0(64);
     for (index_t k = 0; k < 64; ++k) m0[k] = 40.0 * std::sin(1.7 * k);
-    pb.times = times.data();
-    pb.g = g.data();
+    pb.times = times;
+    pb.g = g;
     FPOptions opt;
     opt.max_iter = 5;
-    CHECK_THROWS(ConvergenceError, solve_log_density(pb, m0.data(), opt));
+    CHECK_THROWS(ConvergenceError, solve_log_density(pb, m0, opt));
 }
 
 }  // namespace

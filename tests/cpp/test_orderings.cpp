@@ -2,8 +2,9 @@
 #include <vector>
 
 #include "check.hpp"
-#include "fpscore/ordering.hpp"
-#include "fpscore/sparse_lu.hpp"
+#include "fpscore/sparse/ordering.hpp"
+#include "fpscore/sparse/sparse_lu.hpp"
+#include "sparse/ordering/orderings.hpp"
 
 using namespace fpscore;
 

@@ -4,8 +4,8 @@
 
 #include "check.hpp"
 #include "fpscore/errors.hpp"
-#include "fpscore/fp_solver.hpp"
-#include "fpscore/packed_lu.hpp"
+#include "fpscore/fp/solver.hpp"
+#include "sparse/numeric/packed_lu.hpp"
 #include "sparse_test_matrices.hpp"
 
 using namespace fpscore;
@@ -36,14 +36,14 @@ void lanes_match_single_factorisations(index_t L) {
         packed.solve(x.data(), work.data());
         for (index_t l = 0; l < L; ++l) {
             SparseLU single(sym);
-            single.factor(mats[l].data.data());
+            single.factor(mats[l].data.data(), mats[l].data.size());
             std::vector<double> bl(base.n), xl(base.n), yl(base.n);
             for (index_t i = 0; i < base.n; ++i) {
                 bl[i] = b[i * L + l];
                 xl[i] = x[i * L + l];
             }
             yl = bl;
-            single.solve(yl.data());
+            single.solve(yl.data(), yl.size());
             double diff = 0.0, scale = 0.0;
             for (index_t i = 0; i < base.n; ++i) {
                 diff = std::max(diff, std::abs(xl[i] - yl[i]));
@@ -109,14 +109,14 @@ void dense_fronts_solve_large_grids() {
     const index_t H = 130, W = 128;
     std::vector<double> m(static_cast<size_t>(H) * W);
     for (size_t k = 0; k < m.size(); ++k) m[k] = 0.4 * std::sin(0.05 * k) + 0.3 * std::cos(0.11 * k);
-    const FPSystem sys = assemble_fp_system({H, W, 1.0}, Boundary::Periodic, Scheme::Central, m.data(), m.data(), 1.3, 0.05);
+    const FPSystem sys = assemble_fp_system({H, W, 1.0}, Boundary::Periodic, Scheme::Central, m, m, 1.3, 0.05);
     TestCsr a;
     a.n = H * W;
     a.indptr = sys.indptr;
     a.indices = sys.indices;
     a.data = sys.data;
-    auto sym = std::make_shared<const SymbolicLU>(a.view(), Ordering::Automatic);
-    CHECK(sym->multifrontal());
+    auto sym = analyse_for_packs(a.view());
+    CHECK(sym->plan().multifrontal());
     CHECK(sym->nnz_factors() >= sym->nnz_structural());
     std::vector<TestCsr> mats(L, a);
     std::vector<const double*> ptrs(L);
@@ -131,7 +131,7 @@ void dense_fronts_solve_large_grids() {
     const std::vector<double> b = x;
     packed.solve(x.data(), work.data());
     SparseLU single(sym);
-    single.factor(a.data.data());
+    single.factor(a.data.data(), a.data.size());
     std::vector<double> b0(a.n), x0(a.n), y0(a.n);
     for (index_t l = 0; l < L; ++l) {
         for (index_t i = 0; i < a.n; ++i) {
@@ -141,7 +141,7 @@ void dense_fronts_solve_large_grids() {
         CHECK_LE(relative_residual(mats[l], x0, b0), 1e-13);
     }
     for (index_t i = 0; i < a.n; ++i) y0[i] = b[static_cast<size_t>(i) * L];
-    single.solve(y0.data());
+    single.solve(y0.data(), y0.size());
     for (index_t i = 0; i < a.n; ++i) x0[i] = x[static_cast<size_t>(i) * L];
     double diff = 0.0;
     for (index_t i = 0; i < a.n; ++i) diff = std::max(diff, std::abs(x0[i] - y0[i]));

@@ -1,11 +1,6 @@
-// Umbrella header of the fpscore C++ library.
+// Umbrella header of the fpscore C++ library (fpscore::core): the sparse solvers and the
+// Fokker–Planck solver.
 #pragma once
 
-#include "fpscore/batched_lu.hpp"
-#include "fpscore/csr.hpp"
-#include "fpscore/errors.hpp"
-#include "fpscore/fp_solver.hpp"
-#include "fpscore/ordering.hpp"
-#include "fpscore/packed_lu.hpp"
-#include "fpscore/sparse_lu.hpp"
-#include "fpscore/version.hpp"
+#include "fpscore/fp.hpp"
+#include "fpscore/sparse.hpp"
