@@ -249,6 +249,10 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<ConvergenceError>(m, "ConvergenceError", PyExc_RuntimeError);
 
     m.def("has_cuda", [] { return false; }, "Whether this build includes the CUDA backend.");
+    m.def("simd_level", [] { return std::string(simd_level()); },
+          "The instruction-set level the kernels run at: 'baseline', 'avx2' or 'avx512' (the CPU's best, or "
+          "the environment variable FPSCORE_SIMD's). Raises ValueError when FPSCORE_SIMD is invalid.");
+    m.def("simd_levels", &simd_levels, "The kernel levels this CPU can run, lowest first.");
 
     py::class_<PySparseLU>(m, "SparseLU")
         .def(py::init<const Array<offset_t>&, const Array<index_t>&, const Array<double>&, const std::string&,

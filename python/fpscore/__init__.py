@@ -22,7 +22,15 @@ from .embedding.precompute import PrecomputeSummary, precompute
 from .embedding.show import show_cache
 from .embedding.transport import embed
 from .numerics.grid import grid_coordinates, padded_coordinates
-from .numerics.solver import FPSolution, available_backends, fp_system, has_cuda, solve_log_density
+from .numerics.solver import (
+    FPSolution,
+    available_backends,
+    fp_system,
+    has_cuda,
+    simd_level,
+    simd_levels,
+    solve_log_density,
+)
 from .numerics.sparse import BatchedLU, SparseLU
 from .sde import SDE, VESDE, VPSDE, ConstantSDE
 from .training.config import Config, load_config
@@ -89,5 +97,7 @@ __all__ = [
     "padded_coordinates",
     "precompute",
     "show_cache",
+    "simd_level",
+    "simd_levels",
     "solve_log_density",
 ]

@@ -82,16 +82,22 @@ FPSCORE_INLINE void assemble(index_t H, index_t W, double h, bool upwind, const 
     for (index_t l = 0; l < L; ++l) out.speed[l] = std::sqrt(speed2[l]);
 }
 
-// One clone set per lane count (target_clones does not apply to templates).
-FPSCORE_SIMD_CLONES
-void assemble_narrow(index_t H, index_t W, double h, bool upwind, const StepInputs& in, const StepOutputs& out) {
+// One dispatched kernel per lane count (FPSCORE_SIMD_KERNEL, simd_dispatch.hpp).
+FPSCORE_INLINE void assemble_narrow_body(index_t H, index_t W, double h, bool upwind, const StepInputs& in,
+                                         const StepOutputs& out) {
     assemble<PackedLU::kNarrowLanes>(H, W, h, upwind, in, out);
 }
+FPSCORE_SIMD_KERNEL(void, assemble_narrow,
+                    (index_t H, index_t W, double h, bool upwind, const StepInputs& in, const StepOutputs& out),
+                    (H, W, h, upwind, in, out))
 
-FPSCORE_SIMD_CLONES
-void assemble_wide(index_t H, index_t W, double h, bool upwind, const StepInputs& in, const StepOutputs& out) {
+FPSCORE_INLINE void assemble_wide_body(index_t H, index_t W, double h, bool upwind, const StepInputs& in,
+                                       const StepOutputs& out) {
     assemble<PackedLU::kMaxLanes>(H, W, h, upwind, in, out);
 }
+FPSCORE_SIMD_KERNEL(void, assemble_wide,
+                    (index_t H, index_t W, double h, bool upwind, const StepInputs& in, const StepOutputs& out),
+                    (H, W, h, upwind, in, out))
 
 }  // namespace
 

@@ -149,14 +149,17 @@ FPSCORE_INLINE void apply_correction(const Correction& c, double* change, double
     }
 }
 
-// apply_correction for a pack of `lanes` (one clone set dispatching on the lane count).
-FPSCORE_SIMD_CLONES
-void apply_correction_lanes(index_t lanes, const Correction& c, double* change, double* scale, bool* finite) {
+// apply_correction for a pack of `lanes` (one dispatched kernel, branching on the lane count).
+FPSCORE_INLINE void apply_correction_lanes_body(index_t lanes, const Correction& c, double* change, double* scale,
+                                                bool* finite) {
     if (lanes == PackedLU::kMaxLanes)
         apply_correction<PackedLU::kMaxLanes>(c, change, scale, finite);
     else
         apply_correction<PackedLU::kNarrowLanes>(c, change, scale, finite);
 }
+FPSCORE_SIMD_KERNEL(void, apply_correction_lanes,
+                    (index_t lanes, const Correction& c, double* change, double* scale, bool* finite),
+                    (lanes, c, change, scale, finite))
 
 // Solves up to `lanes` batch members together, their fields interleaved lane-wise.
 class PackSolver {
@@ -427,6 +430,7 @@ FPSystem assemble_fp_system(const Grid& grid, Boundary boundary, Scheme scheme, 
                             ArrayView m_lag, double g, double dt, ArrayView drift, ArrayView drift_div,
                             ArrayView ghosts) {
     validate_grid(grid);
+    detail::simd_level();  // an invalid FPSCORE_SIMD throws here, before any kernel runs
     require(m_prev.given() && m_lag.given(), "m_prev and m_lag are required");
     require(std::isfinite(g) && g >= 0.0, "g must be finite and >= 0, got " + detail::str(g));
     require(std::isfinite(dt) && dt > 0.0, "dt must be finite and > 0, got " + detail::str(dt));

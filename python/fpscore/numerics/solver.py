@@ -49,6 +49,21 @@ def has_cuda() -> bool:
     return bool(_core.has_cuda())
 
 
+def simd_level() -> str:
+    """The instruction-set level the CPU kernels run at: "baseline", "avx2" or "avx512".
+
+    The CPU's best level, unless the environment variable FPSCORE_SIMD (baseline, avx2,
+    avx512 or auto; read once per process) asks for a lower one. Raises ValueError when
+    FPSCORE_SIMD names no level or one this CPU lacks (every solver raises it too).
+    """
+    return str(_core.simd_level())
+
+
+def simd_levels() -> list[str]:
+    """The kernel levels this CPU can run, lowest first (the values FPSCORE_SIMD accepts)."""
+    return [str(level) for level in _core.simd_levels()]
+
+
 def available_backends() -> list[str]:
     """Backends solve_log_density accepts in this build."""
     return ["cpu", "cuda"] if has_cuda() else ["cpu"]

@@ -65,13 +65,19 @@ void BatchedLU::Impl::factor_pack(index_t k, const double* values, double* x, do
 namespace {
 
 // A full pack of eight through in-register transposes (transpose.hpp).
-FPSCORE_SIMD_CLONES
-void interleave_full_pack(const double* const* rows, offset_t n, double* x) {
+FPSCORE_INLINE void interleave_full_pack_body(const double* const* rows, offset_t n, double* x) {
     detail::interleave8(rows, n, x, [](detail::Vector8) FPSCORE_INLINE_LAMBDA {});
 }
+FPSCORE_SIMD_KERNEL(void, interleave_full_pack,
+                    (const double* const* rows, offset_t n, double* x),
+                    (rows, n, x))
 
-FPSCORE_SIMD_CLONES
-void deinterleave_full_pack(const double* x, offset_t n, double* const* rows) { detail::deinterleave8(x, n, rows); }
+FPSCORE_INLINE void deinterleave_full_pack_body(const double* x, offset_t n, double* const* rows) {
+    detail::deinterleave8(x, n, rows);
+}
+FPSCORE_SIMD_KERNEL(void, deinterleave_full_pack,
+                    (const double* x, offset_t n, double* const* rows),
+                    (x, n, rows))
 
 }  // namespace
 

@@ -37,10 +37,9 @@ FPSCORE_INLINE detail::PivotFailure factor_lanes(const SymbolicPlan& sym, const 
     return detail::rowwise_factor<L>(sym, lu, inv_piv, ws.norms, tolerance, active, a, y, stream, schedule);
 }
 
-// The kernels for a pack of `lanes` (target_clones does not apply to templates: one clone
-// set dispatching on the lane count).
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_kernel(index_t lanes, const SymbolicPlan& sym, const double* a,
+// The kernels for a pack of `lanes` (FPSCORE_SIMD_KERNEL applies to functions, not
+// templates: one dispatched kernel branching on the lane count).
+FPSCORE_INLINE detail::PivotFailure factor_kernel_body(index_t lanes, const SymbolicPlan& sym, const double* a,
                                    const detail::FrontAssembly* assembly, double* lu, double* inv_piv,
                                    detail::FrontWorkspace ws, double tolerance, index_t active, double* y,
                                    detail::BlockSchedule* schedule) {
@@ -49,6 +48,11 @@ detail::PivotFailure factor_kernel(index_t lanes, const SymbolicPlan& sym, const
         return factor_lanes<PackedLU::kMaxLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
     return factor_lanes<PackedLU::kNarrowLanes>(sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule);
 }
+FPSCORE_SIMD_KERNEL(detail::PivotFailure, factor_kernel,
+                    (index_t lanes, const SymbolicPlan& sym, const double* a, const detail::FrontAssembly* assembly,
+                     double* lu, double* inv_piv, detail::FrontWorkspace ws, double tolerance, index_t active,
+                     double* y, detail::BlockSchedule* schedule),
+                    (lanes, sym, a, assembly, lu, inv_piv, ws, tolerance, active, y, schedule))
 
 // The substitutions; forward = false: only U z = y (L y = b was done while factorising).
 template <int L>
@@ -58,15 +62,18 @@ FPSCORE_INLINE void solve_lanes(const SymbolicPlan& sym, const double* lu, const
     detail::substitute_backward<L>(sym, lu, inv_piv, x);
 }
 
-FPSCORE_SIMD_CLONES
-void solve_kernel(index_t lanes, const SymbolicPlan& sym, const double* lu, const double* inv_piv, double* x,
-                  bool forward) {
+FPSCORE_INLINE void solve_kernel_body(index_t lanes, const SymbolicPlan& sym, const double* lu, const double* inv_piv,
+                                      double* x, bool forward) {
     const detail::FlushSubnormals flush;
     if (lanes == PackedLU::kMaxLanes)
         solve_lanes<PackedLU::kMaxLanes>(sym, lu, inv_piv, x, forward);
     else
         solve_lanes<PackedLU::kNarrowLanes>(sym, lu, inv_piv, x, forward);
 }
+FPSCORE_SIMD_KERNEL(void, solve_kernel,
+                    (index_t lanes, const SymbolicPlan& sym, const double* lu, const double* inv_piv, double* x,
+                     bool forward),
+                    (lanes, sym, lu, inv_piv, x, forward))
 
 // out[p * L + l] = lane[l][p]: one full element (a cache line for eight lanes) per store.
 // Returns whether every value was finite (x − x is 0 for finite x, NaN otherwise: no
@@ -91,19 +98,23 @@ FPSCORE_INLINE bool interleave(const double* const* lane, offset_t count, double
     return total == 0.0;
 }
 
-FPSCORE_SIMD_CLONES
-bool interleave_lanes(const double* const* lane, index_t lanes, offset_t count, double* out) {
+FPSCORE_INLINE bool interleave_lanes_body(const double* const* lane, index_t lanes, offset_t count, double* out) {
     if (lanes == PackedLU::kMaxLanes) return interleave<PackedLU::kMaxLanes>(lane, count, out);
     return interleave<PackedLU::kNarrowLanes>(lane, count, out);
 }
+FPSCORE_SIMD_KERNEL(bool, interleave_lanes,
+                    (const double* const* lane, index_t lanes, offset_t count, double* out),
+                    (lane, lanes, count, out))
 
 }  // namespace
 
 std::vector<Pack> plan_packs(index_t members) {
     if (members < 0) throw std::invalid_argument("plan_packs needs members >= 0, got " + std::to_string(members));
     // Eight lanes pay off with 512-bit registers; with AVX2 a lane vector would take two
-    // registers and the kernels would spill (measured: slower than four lanes).
-    const index_t widest = detail::has_wide_registers() ? PackedLU::kMaxLanes : PackedLU::kNarrowLanes;
+    // registers and the kernels would spill (measured: slower than four lanes). The level
+    // is the kernels' (FPSCORE_SIMD may lower it); an invalid FPSCORE_SIMD throws here.
+    const bool wide = detail::simd_level() == detail::SimdLevel::Avx512;
+    const index_t widest = wide ? PackedLU::kMaxLanes : PackedLU::kNarrowLanes;
     std::vector<Pack> packs;
     for (index_t first = 0; first < members; first += widest) {
         const index_t count = std::min(widest, members - first);
@@ -115,6 +126,7 @@ std::vector<Pack> plan_packs(index_t members) {
 PackedLU::PackedLU(std::shared_ptr<const SymbolicLU> symbolic, index_t lanes, double pivot_tolerance)
     : symbolic_(std::move(symbolic)), lanes_(lanes), pivot_tolerance_(pivot_tolerance) {
     if (!symbolic_) throw std::invalid_argument("PackedLU needs a symbolic analysis, got null");
+    detail::simd_level();  // an invalid FPSCORE_SIMD throws here, before any kernel runs
     if (lanes != kMaxLanes && lanes != kNarrowLanes)
         throw std::invalid_argument("PackedLU lanes must be " + std::to_string(kNarrowLanes) + " or " +
                                     std::to_string(kMaxLanes) + ", got " + std::to_string(lanes));

@@ -55,6 +55,7 @@ struct SparseLU::Impl {
 SparseLU::Impl::Impl(std::shared_ptr<const SymbolicLU> symbolic, double pivot_tolerance, int threads)
     : symbolic_(std::move(symbolic)), pivot_tolerance_(pivot_tolerance) {
     if (!symbolic_) throw std::invalid_argument("SparseLU needs a symbolic analysis, got null");
+    detail::simd_level();  // an invalid FPSCORE_SIMD throws here, before any kernel runs
     if (!(pivot_tolerance >= 0.0 && pivot_tolerance < 1.0))
         throw std::invalid_argument("pivot tolerance must lie in [0, 1), got " + detail::str(pivot_tolerance));
     if (threads < 0) throw std::invalid_argument("threads must be >= 0, got " + std::to_string(threads));
@@ -78,21 +79,24 @@ SparseLU::Impl::Impl(std::shared_ptr<const SymbolicLU> symbolic, double pivot_to
 namespace {
 
 // Rows [first, last), G rows per group, from A's values (analysed CSR order).
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_rows(const SymbolicPlan& sym, index_t first, index_t last, const double* a_values,
-                                 double* lu, double* inv_piv, double* work, double tolerance,
-                                 detail::BlockSchedule* schedule) {
+FPSCORE_INLINE detail::PivotFailure factor_rows_body(const SymbolicPlan& sym, index_t first, index_t last,
+                                                     const double* a_values, double* lu, double* inv_piv, double* work,
+                                                     double tolerance, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
         return detail::group_factor_rows<8>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
     return detail::group_factor_rows<4>(sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule);
 }
+FPSCORE_SIMD_KERNEL(detail::PivotFailure, factor_rows,
+                    (const SymbolicPlan& sym, index_t first, index_t last, const double* a_values, double* lu,
+                     double* inv_piv, double* work, double tolerance, detail::BlockSchedule* schedule),
+                    (sym, first, last, a_values, lu, inv_piv, work, tolerance, schedule))
 
 // The separator's pieces of a factorisation on two threads (tree_split.hpp).
-FPSCORE_SIMD_CLONES
-void factor_separator_partial(const SymbolicPlan& sym, index_t lo, index_t hi, index_t top, bool with_top,
-                              const double* a_values, double* lu, const double* inv_piv, double* work,
-                              double* partial, double* norms, detail::BlockSchedule* schedule) {
+FPSCORE_INLINE void factor_separator_partial_body(const SymbolicPlan& sym, index_t lo, index_t hi, index_t top,
+                                                  bool with_top, const double* a_values, double* lu,
+                                                  const double* inv_piv, double* work, double* partial, double* norms,
+                                                  detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
         detail::group_separator_partial<8>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
@@ -101,11 +105,16 @@ void factor_separator_partial(const SymbolicPlan& sym, index_t lo, index_t hi, i
         detail::group_separator_partial<4>(sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms,
                                            schedule);
 }
+FPSCORE_SIMD_KERNEL(void, factor_separator_partial,
+                    (const SymbolicPlan& sym, index_t lo, index_t hi, index_t top, bool with_top,
+                     const double* a_values, double* lu, const double* inv_piv, double* work, double* partial,
+                     double* norms, detail::BlockSchedule* schedule),
+                    (sym, lo, hi, top, with_top, a_values, lu, inv_piv, work, partial, norms, schedule))
 
-FPSCORE_SIMD_CLONES
-detail::PivotFailure factor_separator_finish(const SymbolicPlan& sym, index_t top, double* lu, double* inv_piv,
-                                             double* work, const double* partial, const double* norms0,
-                                             const double* norms1, double tolerance, detail::BlockSchedule* schedule) {
+FPSCORE_INLINE detail::PivotFailure factor_separator_finish_body(const SymbolicPlan& sym, index_t top, double* lu,
+                                                                 double* inv_piv, double* work, const double* partial,
+                                                                 const double* norms0, const double* norms1,
+                                                                 double tolerance, detail::BlockSchedule* schedule) {
     const detail::FlushSubnormals flush;
     if (detail::has_wide_registers())
         return detail::group_separator_finish<8>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
@@ -113,6 +122,11 @@ detail::PivotFailure factor_separator_finish(const SymbolicPlan& sym, index_t to
     return detail::group_separator_finish<4>(sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance,
                                              schedule);
 }
+FPSCORE_SIMD_KERNEL(detail::PivotFailure, factor_separator_finish,
+                    (const SymbolicPlan& sym, index_t top, double* lu, double* inv_piv, double* work,
+                     const double* partial, const double* norms0, const double* norms1, double tolerance,
+                     detail::BlockSchedule* schedule),
+                    (sym, top, lu, inv_piv, work, partial, norms0, norms1, tolerance, schedule))
 
 }  // namespace
 
@@ -169,22 +183,29 @@ namespace {
 
 // One right-hand side: L y = x over rows [first, last), or U z = y (backward) with the
 // reciprocal pivots.
-FPSCORE_SIMD_CLONES
-void solve_rows(const SymbolicPlan& sym, const double* lu, const double* inv_piv, double* x, index_t first,
-                index_t last, bool backward) {
+FPSCORE_INLINE void solve_rows_body(const SymbolicPlan& sym, const double* lu, const double* inv_piv, double* x,
+                                    index_t first, index_t last, bool backward) {
     const detail::FlushSubnormals flush;
     if (backward)
         detail::substitute_backward<1>(sym, lu, inv_piv, x, first, last);
     else
         detail::substitute_forward<1>(sym, lu, x, first, last);
 }
+FPSCORE_SIMD_KERNEL(void, solve_rows,
+                    (const SymbolicPlan& sym, const double* lu, const double* inv_piv, double* x, index_t first,
+                     index_t last, bool backward),
+                    (sym, lu, inv_piv, x, first, last, backward))
 
 // Many right-hand sides, (n, r) row-major in elimination order.
-FPSCORE_SIMD_CLONES
-void solve_many(const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x, offset_t r) {
+FPSCORE_INLINE void solve_many_body(const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu,
+                                    double* FPSCORE_RESTRICT x, offset_t r) {
     const detail::FlushSubnormals flush;
     detail::substitute_columns(sym, lu, x, r);
 }
+FPSCORE_SIMD_KERNEL(void, solve_many,
+                    (const SymbolicPlan& sym, const double* FPSCORE_RESTRICT lu, double* FPSCORE_RESTRICT x,
+                     offset_t r),
+                    (sym, lu, x, r))
 
 }  // namespace
 
