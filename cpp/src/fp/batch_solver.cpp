@@ -15,6 +15,7 @@ public:
     double* values() override { return lu_.matrix_values().data(); }
     std::size_t value_count() const override { return lu_.matrix_values().size(); }
     void factor(index_t active) override { lu_.factor_matrix(active); }
+    index_t failed_system() const override { return lu_.failed_lane(); }
     void solve(double* x, double* work) const override { lu_.solve(x, work); }
 
 private:

@@ -26,8 +26,9 @@ public:
     virtual double* values() = 0;
     virtual std::size_t value_count() const = 0;
     // Factorises systems [0, active) of values() (the others are ignored). Throws
-    // SingularMatrixError naming the first bad system.
+    // SingularMatrixError for the first bad system; failed_system() then tells which.
     virtual void factor(index_t active) = 0;
+    virtual index_t failed_system() const = 0;
     // Solves in place for x (n, lanes()) interleaved; work has as many entries.
     virtual void solve(double* x, double* work) const = 0;
 };

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include "common/aligned_vector.hpp"
@@ -94,9 +95,23 @@ void validate(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
 // contraction shows it has gone stale.
 constexpr double kStaleContraction = 0.1;  // measured: fewer iterations than 0.25, fewer factorisations than 0.05
 
+// "dt=…, g=…, max|v|=…, h=…. <what to change>" for step n: the step size and the numbers
+// that decide whether the scheme is stable (DESIGN §2.2).
+std::string step_advice(const FPProblem& pb, const FPOptions& opt, index_t n, double speed, bool more_iterations) {
+    const double dt = pb.times[n] - pb.times[n - 1], g = pb.g[n], h = pb.grid.h;
+    std::ostringstream msg;
+    msg << "dt=" << dt << ", g=" << g << ", max|v|=" << speed << ", h=" << h << ". ";
+    if (opt.scheme == Scheme::Central)
+        msg << "The central scheme is diagonally dominant only while max|v|*h <= g^2 (here " << speed * h
+            << " vs " << g * g << "); use scheme=\"upwind\""
+            << (more_iterations ? ", a larger n_steps or a larger max_iter." : " or a larger n_steps (a smaller dt).");
+    else
+        msg << "Use a larger n_steps" << (more_iterations ? " or a larger max_iter." : " (a smaller dt).");
+    return msg.str();
+}
+
 [[noreturn]] void fail(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double change,
                        double speed, bool finite) {
-    const double dt = pb.times[n] - pb.times[n - 1], g = pb.g[n], h = pb.grid.h;
     std::ostringstream msg;
     msg << (opt.iteration == Iteration::Picard ? "Picard iteration" : "policy iteration");
     if (!finite)
@@ -105,14 +120,29 @@ constexpr double kStaleContraction = 0.1;  // measured: fewer iterations than 0.
         msg << " did not converge in max_iter=" << opt.max_iter
             << (opt.iteration == Iteration::Picard ? " iterations" : " sweeps") << " (last change " << change
             << " > tol=" << opt.tol << ")";
-    msg << " at step n=" << n << " (t=" << pb.times[n] << "), batch member " << b << ": dt=" << dt << ", g=" << g
-        << ", max|v|=" << speed << ", h=" << h << ". ";
-    if (opt.scheme == Scheme::Central)
-        msg << "The central scheme is diagonally dominant only while max|v|*h <= g^2 (here " << speed * h
-            << " vs " << g * g << "); use scheme=\"upwind\", a larger n_steps";
+    msg << " at step n=" << n << " (t=" << pb.times[n] << "), batch member " << b << ": "
+        << step_advice(pb, opt, n, speed, true);
+    throw ConvergenceError(msg.str());
+}
+
+// The system of step n for batch member b could not be factorised (`what`: the pivot that
+// failed). Every FP matrix is nonsingular in exact arithmetic (strictly diagonally
+// dominant, or an M-matrix for upwinding), so the step size is the cause: values grown to
+// inf/NaN, the central scheme past diagonal dominance (max|v|*h > g^2), or max|v|*dt/h so
+// large that pivots fall below the static-pivoting threshold. A ConvergenceError names the
+// member and the step and says what to change.
+[[noreturn]] void fail_factor(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double speed,
+                              bool finite_values, const std::string& what) {
+    const double g = pb.g[n], h = pb.grid.h, dt = pb.times[n] - pb.times[n - 1];
+    std::ostringstream msg;
+    msg << "the linear system of step n=" << n << " (t=" << pb.times[n] << ") for batch member " << b;
+    if (!finite_values || !std::isfinite(speed))
+        msg << " has non-finite values";
+    else if (opt.scheme == Scheme::Central && !(speed * h <= g * g))
+        msg << " lost diagonal dominance";
     else
-        msg << "Use a larger n_steps";
-    msg << " or a larger max_iter.";
+        msg << " is too ill-conditioned for static pivoting (max|v|*dt/h = " << speed * dt / h << ")";
+    msg << " and could not be factorised (" << what << "): " << step_advice(pb, opt, n, speed, false);
     throw ConvergenceError(msg.str());
 }
 
@@ -236,7 +266,16 @@ private:
         }
         detail::assemble_lanes(pb_.grid, opt_.scheme, lanes_, in, out);
         if (refactor) {
-            lu_->factor(count_);
+            try {
+                lu_->factor(count_);
+            } catch (const SingularMatrixError& e) {
+                const index_t lane = std::max<index_t>(lu_->failed_system(), 0);
+                const double* values = lu_->values();
+                bool finite = true;
+                for (size_t k = static_cast<size_t>(lane); k < lu_->value_count(); k += static_cast<size_t>(lanes_))
+                    finite = finite && std::isfinite(values[k]);
+                fail_factor(pb_, opt_, member(lane), n, speed[lane], finite, e.what());
+            }
             stale_ = false;
         }
         lu_->solve(delta_.data(), work_.data());

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,6 +68,20 @@ def simd_levels() -> list[str]:
 def available_backends() -> list[str]:
     """Backends solve_log_density accepts in this build."""
     return ["cpu", "cuda"] if has_cuda() else ["cpu"]
+
+
+def _with_batch_index(error: Exception, batch_shape: tuple[int, ...]) -> Exception:
+    """The solver's error with "batch member k" (the flat index) also given as m0's leading
+    index, e.g. (image, channel), when m0 has more than one leading dimension."""
+    if len(batch_shape) < 2:
+        return error
+
+    def index(match: re.Match[str]) -> str:
+        k = int(match.group(1))
+        at = tuple(int(i) for i in np.unravel_index(k, batch_shape))
+        return f"batch member {k} (m0[{', '.join(map(str, at))}] of leading shape {tuple(batch_shape)})"
+
+    return type(error)(re.sub(r"batch member (\d+)", index, str(error), count=1))
 
 
 def _field(m0: object) -> NDArray[np.float64]:
@@ -160,7 +175,10 @@ def solve_log_density(
     drift: None (the SDE's), an array (2, H, W) or (N+1, 2, H, W), or a callable t -> (2, H, W).
     threads: worker threads over the batch (None: all cores).
 
-    Raises ConvergenceError when an iteration fails or values become non-finite.
+    Raises ConvergenceError when an iteration fails, values become non-finite or a step's
+    system cannot be factorised because the step is too large (the message names the batch
+    member, the step n and t, and gives dt, g, max|v| and what to change), and
+    SingularMatrixError (naming the member and the step) when a system is singular otherwise.
     """
     m0 = _field(m0)
     if not isinstance(sde, SDE):
@@ -190,21 +208,24 @@ def solve_log_density(
     f, div_f = _drift_levels(drift, sde, times, shape, h)
     ghosts = _ghost_levels(bc_values, times, batch_shape, shape) if bc == "dirichlet" else None
 
-    m, score, iterations = _core.solve_log_density(
-        m0.reshape(-1, *shape),
-        times,
-        g,
-        h,
-        bc,
-        scheme,
-        iteration,
-        tol,
-        max_iter,
-        threads,
-        drift=f,
-        drift_div=div_f,
-        ghosts=ghosts,
-    )
+    try:
+        m, score, iterations = _core.solve_log_density(
+            m0.reshape(-1, *shape),
+            times,
+            g,
+            h,
+            bc,
+            scheme,
+            iteration,
+            tol,
+            max_iter,
+            threads,
+            drift=f,
+            drift_div=div_f,
+            ghosts=ghosts,
+        )
+    except (_core.ConvergenceError, _core.SingularMatrixError) as e:
+        raise _with_batch_index(e, batch_shape) from None
     levels = n_steps + 1
     return FPSolution(
         times=times,

@@ -175,8 +175,8 @@ void PackedLU::interleave_matrix(const double* const* a_values, index_t active) 
             const auto bad = std::count_if(a_values[l], a_values[l] + nnz, [](double v) { return !std::isfinite(v); });
             if (bad > 0) {
                 failed_lane_ = l;
-                throw std::invalid_argument("the values of lane " + std::to_string(l) + " contain " +
-                                            std::to_string(bad) + " NaN or inf value(s)");
+                throw std::invalid_argument("the matrix values contain " + std::to_string(bad) +
+                                            " NaN or inf value(s)");
             }
         }
     }
@@ -199,7 +199,7 @@ void PackedLU::factor_matrix(index_t active, double* y) {
     failed_lane_ = bad.lane;
     std::ostringstream msg;
     msg << "zero, tiny or non-finite pivot in row " << symbolic_->plan().perm[bad.row] << " (elimination step "
-        << bad.row << " of " << symbolic_->plan().n << ") of lane " << bad.lane << ": |u_ii| = " << std::abs(bad.pivot)
+        << bad.row << " of " << symbolic_->plan().n << "): |u_ii| = " << std::abs(bad.pivot)
         << " against " << pivot_tolerance_ << " * max_j |a_ij| = " << pivot_tolerance_ * bad.norm
         << "; the matrix is singular, not finite, or too ill-conditioned for static (diagonal) pivoting";
     throw SingularMatrixError(msg.str());

@@ -66,7 +66,8 @@ public:
     void factor(const double* const* a_values, index_t active);
 
     // Factorises lanes [0, active) of matrix_values(); the other lanes are set to copies of
-    // lane 0 so that they stay finite. Throws SingularMatrixError naming the first bad lane.
+    // lane 0 so that they stay finite. Throws SingularMatrixError for the first bad lane
+    // (failed_lane() tells which).
     void factor_matrix(index_t active) { factor_matrix(active, nullptr); }
 
     // Solves in place for x (n, lanes()) interleaved: column l is lane l's right-hand side.
