@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,16 +49,50 @@ void expect_shape(const py::array& a, const std::vector<py::ssize_t>& shape, con
                                 ", got " + fmt(a.shape(), a.shape() + a.ndim()));
 }
 
+// A numpy size or dimension as index_t (32-bit row, column and grid indices): larger values
+// cannot be represented and are rejected instead of narrowed.
+index_t to_index(py::ssize_t value, const std::string& what) {
+    if (value < 0 || value > std::numeric_limits<index_t>::max())
+        throw std::invalid_argument(what + " = " + std::to_string(value) + " is out of range: fpscore's indices are " +
+                                    "32-bit, at most " + std::to_string(std::numeric_limits<index_t>::max()));
+    return static_cast<index_t>(value);
+}
+
+// The grid (H, W) of the last two dimensions of `a` (ndim of them in all), checked against
+// kMaxGridNodes before any data is converted or copied: a view of a huge grid (broadcast,
+// zero strides) is rejected without allocating it.
+std::pair<index_t, index_t> grid_dims(const py::array& a, py::ssize_t ndim, const char* name, const char* shape) {
+    if (a.ndim() != ndim) throw std::invalid_argument(std::string(name) + " must have shape " + shape);
+    const py::ssize_t H = a.shape(ndim - 2), W = a.shape(ndim - 1);
+    if (H >= 0 && W >= 0 && (static_cast<long double>(H) + 2) * (static_cast<long double>(W) + 2) > kMaxGridNodes)
+        throw std::invalid_argument(std::string(name) + ": the grid " + std::to_string(H) + "x" + std::to_string(W) +
+                                    " is too large: (H+2)*(W+2) nodes with the ghost ring must not exceed " +
+                                    std::to_string(kMaxGridNodes) + " (2^31 - 1, 32-bit node indices)");
+    return {to_index(H, std::string(name) + " height"), to_index(W, std::string(name) + " width")};
+}
+
 // Checks a CSR pattern from Python and the optional grid (H, W) against its order.
 struct Pattern {
     CsrView view;
     std::optional<GridShape> grid;
 };
 
+// The order of a CSR matrix from len(indptr), checked before indptr is converted: at most
+// 2^31 - 2 rows (32-bit row and column indices, and n + 1 must fit too).
+index_t csr_order(const py::array& indptr) {
+    if (indptr.ndim() != 1) throw std::invalid_argument("indptr must be one-dimensional");
+    const py::ssize_t n = indptr.size() - 1;
+    if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
+    if (n >= std::numeric_limits<index_t>::max())
+        throw std::invalid_argument("the matrix order n = len(indptr) - 1 = " + std::to_string(n) +
+                                    " is too large: fpscore's row and column indices are 32-bit, n <= " +
+                                    std::to_string(std::numeric_limits<index_t>::max() - 1));
+    return static_cast<index_t>(n);
+}
+
 Pattern check_pattern(const Array<offset_t>& indptr, const Array<index_t>& indices,
                       std::optional<std::pair<index_t, index_t>> grid) {
-    const auto n = static_cast<index_t>(indptr.size()) - 1;
-    if (n < 1) throw std::invalid_argument("the matrix must have at least one row");
+    const auto n = csr_order(indptr);
     if (indptr.at(n) != indices.size())
         throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
                                     ", len(indices) = " + std::to_string(indices.size()));
@@ -75,9 +110,11 @@ Pattern check_pattern(const Array<offset_t>& indptr, const Array<index_t>& indic
 // The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
 class PySparseLU {
 public:
-    PySparseLU(const Array<offset_t>& indptr, const Array<index_t>& indices, const Array<double>& data,
+    PySparseLU(const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data,
                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
                double pivot_tolerance, int threads) {
+        csr_order(indptr_in);  // before indptr is converted (copied)
+        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
         if (data.ndim() != 1 || data.size() != indices.size())
             throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
                                         std::to_string(indices.size()) + ", len(data) = " +
@@ -99,12 +136,13 @@ public:
         lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
-    py::array_t<double> solve(const Array<double>& b) const {
+    py::array_t<double> solve(const py::array& b_in) const {
         const index_t n = lu_->symbolic().n();
-        if ((b.ndim() != 1 && b.ndim() != 2) || b.shape(0) != n)
+        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n)
             throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" +
                                         std::to_string(n) + ", k)");
-        const auto nrhs = static_cast<index_t>(b.ndim() == 2 ? b.shape(1) : 1);
+        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
+        const auto b = py::cast<Array<double>>(b_in);
         std::vector<double> x(b.data(), b.data() + b.size());
         if (nrhs > 0) {
             py::gil_scoped_release release;
@@ -124,10 +162,11 @@ private:
 // Many matrices with one pattern: factorised and solved together (interleaved lanes).
 class PyBatchedLU {
 public:
-    PyBatchedLU(const Array<offset_t>& indptr, const Array<index_t>& indices, index_t batch,
+    PyBatchedLU(const py::array& indptr_in, const Array<index_t>& indices, index_t batch,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
-                double pivot_tolerance)
-    {
+                double pivot_tolerance) {
+        csr_order(indptr_in);  // before indptr is converted (copied)
+        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
         const Ordering kind = parse_ordering(ordering);
         const Pattern pattern = check_pattern(indptr, indices, grid);
         py::gil_scoped_release release;
@@ -167,17 +206,20 @@ private:
     std::unique_ptr<BatchedLU> lu_;
 };
 
-py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& times, const Array<double>& g,
+py::tuple solve_log_density_py(const py::array& m0_in, const Array<double>& times, const Array<double>& g,
                                double h, const std::string& bc, const std::string& scheme,
                                const std::string& iteration, double tol, int max_iter, int threads,
                                std::optional<Array<double>> drift, std::optional<Array<double>> drift_div,
                                std::optional<Array<double>> ghosts) {
-    if (m0.ndim() != 3) throw std::invalid_argument("m0 must have shape (B, H, W)");
-    const auto B = static_cast<index_t>(m0.shape(0)), H = static_cast<index_t>(m0.shape(1)),
-               W = static_cast<index_t>(m0.shape(2));
+    // Sizes first, on the unconverted array: B, H and W must fit index_t and the grid
+    // kMaxGridNodes (the products B*(N+1)*H*W are 64-bit throughout).
+    const auto [H, W] = grid_dims(m0_in, 3, "m0", "(B, H, W)");
+    const index_t B = to_index(m0_in.shape(0), "batch B");
     if (times.ndim() != 1 || times.size() < 2) throw std::invalid_argument("times must have shape (N+1,), N >= 1");
-    const auto N = static_cast<index_t>(times.size() - 1);
-    expect_shape(g, {N + 1}, "g");
+    const index_t N = to_index(times.size() - 1, "n_steps N");
+    const auto m0 = py::cast<Array<double>>(m0_in);
+    const py::ssize_t levels = py::ssize_t{N} + 1;
+    expect_shape(g, {levels}, "g");
     FPProblem pb;
     pb.grid = {H, W, h};
     pb.boundary = parse_boundary(bc);
@@ -186,15 +228,15 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
     pb.times = {times.data(), static_cast<std::size_t>(times.size())};
     pb.g = {g.data(), static_cast<std::size_t>(g.size())};
     if (drift) {
-        expect_shape(*drift, {N + 1, 2, H, W}, "drift");
+        expect_shape(*drift, {levels, 2, H, W}, "drift");
         pb.drift = view(*drift);
     }
     if (drift_div) {
-        expect_shape(*drift_div, {N + 1, H, W}, "drift divergence");
+        expect_shape(*drift_div, {levels, H, W}, "drift divergence");
         pb.drift_div = view(*drift_div);
     }
     if (ghosts) {
-        expect_shape(*ghosts, {N + 1, B, H + 2, W + 2}, "ghosts");
+        expect_shape(*ghosts, {levels, B, H + 2, W + 2}, "ghosts");
         pb.ghosts = view(*ghosts);
     }
     FPOptions opt;
@@ -208,32 +250,34 @@ py::tuple solve_log_density_py(const Array<double>& m0, const Array<double>& tim
         py::gil_scoped_release release;
         sol = solve_log_density(pb, view(m0), opt);
     }
-    return py::make_tuple(to_numpy(std::move(sol.m), {N + 1, B, H, W}),
-                          to_numpy(std::move(sol.score), {N + 1, B, 2, H, W}),
+    return py::make_tuple(to_numpy(std::move(sol.m), {levels, B, H, W}),
+                          to_numpy(std::move(sol.score), {levels, B, 2, H, W}),
                           to_numpy(std::move(sol.iterations), {N}));
 }
 
-py::tuple assemble_fp_system_py(const Array<double>& m_prev, const Array<double>& m_lag, double g, double dt,
+py::tuple assemble_fp_system_py(const py::array& m_prev_in, const py::array& m_lag_in, double g, double dt,
                                 double h, const std::string& bc, const std::string& scheme,
                                 std::optional<Array<double>> drift, std::optional<Array<double>> drift_div,
                                 std::optional<Array<double>> ghosts) {
-    if (m_prev.ndim() != 2) throw std::invalid_argument("m_prev must have shape (H, W)");
-    const auto H = static_cast<index_t>(m_prev.shape(0)), W = static_cast<index_t>(m_prev.shape(1));
-    expect_shape(m_lag, {H, W}, "m_lag");
+    const auto [H, W] = grid_dims(m_prev_in, 2, "m_prev", "(H, W)");
+    expect_shape(m_lag_in, {H, W}, "m_lag");
+    const auto m_prev = py::cast<Array<double>>(m_prev_in);
+    const auto m_lag = py::cast<Array<double>>(m_lag_in);
     if (drift) expect_shape(*drift, {2, H, W}, "drift");
     if (drift_div) expect_shape(*drift_div, {H, W}, "drift divergence");
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
     FPSystem sys = assemble_fp_system({H, W, h}, parse_boundary(bc), parse_scheme(scheme), view(m_prev), view(m_lag), g,
                                       dt, view(drift), view(drift_div), view(ghosts));
     const auto nnz = static_cast<py::ssize_t>(sys.data.size());
-    return py::make_tuple(to_numpy(std::move(sys.indptr), {H * W + 1}), to_numpy(std::move(sys.indices), {nnz}),
-                          to_numpy(std::move(sys.data), {nnz}), to_numpy(std::move(sys.rhs), {H * W}));
+    const py::ssize_t cells = py::ssize_t{H} * W;
+    return py::make_tuple(to_numpy(std::move(sys.indptr), {cells + 1}), to_numpy(std::move(sys.indices), {nnz}),
+                          to_numpy(std::move(sys.data), {nnz}), to_numpy(std::move(sys.rhs), {cells}));
 }
 
-py::array_t<double> central_gradient_py(const Array<double>& m, double h, const std::string& bc,
+py::array_t<double> central_gradient_py(const py::array& m_in, double h, const std::string& bc,
                                         std::optional<Array<double>> ghosts) {
-    if (m.ndim() != 2) throw std::invalid_argument("m must have shape (H, W)");
-    const auto H = static_cast<index_t>(m.shape(0)), W = static_cast<index_t>(m.shape(1));
+    const auto [H, W] = grid_dims(m_in, 2, "m", "(H, W)");
+    const auto m = py::cast<Array<double>>(m_in);
     if (ghosts) expect_shape(*ghosts, {H + 2, W + 2}, "ghosts");
     return to_numpy(central_gradient({H, W, h}, parse_boundary(bc), view(m), view(ghosts)),
                     {2, H, W});
@@ -244,6 +288,7 @@ py::array_t<double> central_gradient_py(const Array<double>& m, double h, const 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fpscore C++ core: sparse LU and the log-density Fokker-Planck solver";
     m.attr("__version__") = version();
+    m.attr("MAX_GRID_NODES") = kMaxGridNodes;
 
     py::register_exception<SingularMatrixError>(m, "SingularMatrixError", PyExc_RuntimeError);
     py::register_exception<ConvergenceError>(m, "ConvergenceError", PyExc_RuntimeError);
@@ -255,7 +300,7 @@ PYBIND11_MODULE(_core, m) {
     m.def("simd_levels", &simd_levels, "The kernel levels this CPU can run, lowest first.");
 
     py::class_<PySparseLU>(m, "SparseLU")
-        .def(py::init<const Array<offset_t>&, const Array<index_t>&, const Array<double>&, const std::string&,
+        .def(py::init<const py::array&, const Array<index_t>&, const Array<double>&, const std::string&,
                       std::optional<std::pair<index_t, index_t>>, double, int>(),
              py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("ordering") = "auto",
              py::arg("grid") = py::none(), py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance,
@@ -274,7 +319,7 @@ PYBIND11_MODULE(_core, m) {
         });
 
     py::class_<PyBatchedLU>(m, "BatchedLU")
-        .def(py::init<const Array<offset_t>&, const Array<index_t>&, index_t, const std::string&,
+        .def(py::init<const py::array&, const Array<index_t>&, index_t, const std::string&,
                       std::optional<std::pair<index_t, index_t>>, int, double>(),
              py::arg("indptr"), py::arg("indices"), py::arg("batch"), py::arg("ordering") = "auto",
              py::arg("grid") = py::none(), py::arg("threads") = 1,

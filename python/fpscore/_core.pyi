@@ -4,6 +4,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __version__: str
+MAX_GRID_NODES: int
 
 class SingularMatrixError(RuntimeError): ...
 class ConvergenceError(RuntimeError): ...

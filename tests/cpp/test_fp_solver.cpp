@@ -1,4 +1,5 @@
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "check.hpp"
@@ -97,6 +98,40 @@ void bad_input_throws() {
     CHECK_THROWS(std::invalid_argument, parse_boundary("reflecting"));
 }
 
+// Grids whose H*W or (H+2)*(W+2) exceed 32-bit node indices are rejected by the size check
+// itself (a message naming the grid), before any array is read: none of these is allocated.
+void oversized_grid_throws() {
+    auto message = [](auto&& call) -> std::string {
+        try {
+            call();
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(Grid({50000, 50000, 1.0}).size() == 2500000000LL);  // 64-bit products
+    CHECK(Grid({46340, 46340, 1.0}).padded_size() == 46342LL * 46342LL);
+    FPProblem pb;
+    pb.grid = {50000, 50000, 1.0};
+    pb.n_steps = 1;
+    pb.batch = 1;
+    const std::vector<double> times{0.0, 1.0}, g{1.0, 1.0}, tiny(1, 0.0);
+    pb.times = times;
+    pb.g = g;
+    for (const std::string& what :
+         {message([&] { solve_log_density(pb, tiny); }),
+          message([&] { central_gradient(pb.grid, Boundary::Zero, tiny); }),
+          message([&] { assemble_fp_system(pb.grid, Boundary::Zero, Scheme::Central, tiny, tiny, 1.0, 0.1); })}) {
+        const bool named = what.find("the grid 50000x50000 is too large") != std::string::npos;
+        check::report(named, "oversized grid named", __FILE__, __LINE__, what);
+    }
+    // The largest grid inside the limit passes the size check (and fails on m0's size).
+    pb.grid = {46338, 46338, 1.0};
+    const std::string inside = message([&] { solve_log_density(pb, tiny); });
+    check::report(inside.find("m0 must hold") != std::string::npos, "grid inside the limit", __FILE__, __LINE__,
+                  inside);
+}
+
 void divergence_raises_convergence_error() {
     // A steep m with a huge step: the central scheme loses diagonal dominance.
     FPProblem pb;
@@ -117,6 +152,7 @@ int main() {
     constant_field_stays_constant();
     gaussian_matches_cole_hopf_to_first_order();
     bad_input_throws();
+    oversized_grid_throws();
     divergence_raises_convergence_error();
     return check::summary("test_fp_solver");
 }

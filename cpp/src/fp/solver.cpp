@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -42,6 +43,10 @@ void validate_grid(const Grid& grid) {
     require(grid.rows >= 3 && grid.cols >= 3,
             "the grid must be at least 3x3, got " + std::to_string(grid.rows) + "x" +
                 std::to_string(grid.cols));
+    require(grid.padded_size() <= kMaxGridNodes,
+            "the grid " + std::to_string(grid.rows) + "x" + std::to_string(grid.cols) + " is too large: " +
+                std::to_string(grid.padded_size()) + " nodes with the ghost ring ((H+2)*(W+2)), at most " +
+                std::to_string(kMaxGridNodes) + " (2^31 - 1, 32-bit node indices) are supported");
     require(std::isfinite(grid.h) && grid.h > 0.0,
             "grid spacing h must be finite and > 0, got " + detail::str(grid.h));
 }
@@ -56,7 +61,8 @@ void require_size(ArrayView a, size_t expected, const char* name, const char* sh
 void validate(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
     validate_grid(pb.grid);
     require(pb.batch >= 1, "batch must be >= 1, got " + std::to_string(pb.batch));
-    require(pb.n_steps >= 1, "n_steps must be >= 1, got " + std::to_string(pb.n_steps));
+    require(pb.n_steps >= 1 && pb.n_steps < std::numeric_limits<index_t>::max(),
+            "n_steps must lie in [1, 2^31 - 2], got " + std::to_string(pb.n_steps));
     require(pb.times.given() && pb.g.given() && m0.given(), "times, g and m0 are required");
     const auto levels = static_cast<size_t>(pb.n_steps) + 1;
     const auto cells = static_cast<size_t>(pb.grid.size());
@@ -198,7 +204,7 @@ public:
                const FPOptions& opt, index_t lanes)
         : stencil_(stencil), pb_(pb), opt_(opt), lu_(detail::make_cpu_batch_solver(std::move(symbolic), lanes)),
           lanes_(lanes) {
-        cells_ = pb.grid.size();
+        cells_ = static_cast<index_t>(pb.grid.size());  // validated: below kMaxGridNodes
         const auto field = static_cast<size_t>(cells_) * lanes_;
         for (auto* v : {&prev_, &older_, &oldest_, &lag_, &delta_, &work_}) v->assign(field, 0.0);
         padded_.assign(static_cast<size_t>(pb.grid.padded_size()) * lanes_, 0.0);
@@ -428,7 +434,8 @@ FPSolution solve_log_density(const FPProblem& pb, ArrayView m0, const FPOptions&
     const auto analysis = analysis_for(pb.grid, pb.boundary);
     const Stencil& stencil = analysis->stencil;  // geometry only: the spacing comes from pb.grid
     const auto& symbolic = analysis->symbolic;
-    const index_t cells = pb.grid.size(), B = pb.batch, N = pb.n_steps;
+    const offset_t cells = pb.grid.size();
+    const index_t B = pb.batch, N = pb.n_steps;
     FPSolution sol;
     sol.m.assign(static_cast<size_t>(N + 1) * B * cells, 0.0);
     sol.score.assign(static_cast<size_t>(N + 1) * B * 2 * cells, 0.0);

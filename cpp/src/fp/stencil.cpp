@@ -18,7 +18,9 @@ bool ghost_is_known(Boundary bc) { return bc == Boundary::Zero || bc == Boundary
 }  // namespace
 
 Stencil::Stencil(const Grid& grid, Boundary boundary) : grid_(grid), boundary_(boundary) {
-    const index_t H = grid.rows, W = grid.cols, n = grid.size();
+    // Node indices fit index_t (the callers validate the grid: kMaxGridNodes); positions in
+    // the 5-per-node arrays may not, and are 64-bit.
+    const index_t H = grid.rows, W = grid.cols, n = static_cast<index_t>(grid.size());
     const index_t di[kNeighbours] = {0, 0, 0, 1, -1};
     const index_t dj[kNeighbours] = {0, 1, -1, 0, 0};
     // Column of each neighbour of each node (-1 for a known ghost).
@@ -28,7 +30,7 @@ Stencil::Stencil(const Grid& grid, Boundary boundary) : grid_(grid), boundary_(b
             for (int d = 0; d < kNeighbours; ++d) {
                 const index_t ni = i + di[d], nj = j + dj[d];
                 const bool outside = ni < 0 || ni >= H || nj < 0 || nj >= W;
-                target[(i * W + j) * kNeighbours + d] =
+                target[(static_cast<size_t>(i) * W + j) * kNeighbours + d] =
                     outside && ghost_is_known(boundary) ? -1 : fold(ni, H, boundary) * W + fold(nj, W, boundary);
             }
 
@@ -36,15 +38,16 @@ Stencil::Stencil(const Grid& grid, Boundary boundary) : grid_(grid), boundary_(b
     slots_.assign(target.size(), -1);
     std::vector<index_t> row;
     for (index_t p = 0; p < n; ++p) {
+        const size_t at = static_cast<size_t>(p) * kNeighbours;
         row.clear();
         for (int d = 0; d < kNeighbours; ++d)
-            if (target[p * kNeighbours + d] >= 0) row.push_back(target[p * kNeighbours + d]);
+            if (target[at + d] >= 0) row.push_back(target[at + d]);
         std::sort(row.begin(), row.end());
         row.erase(std::unique(row.begin(), row.end()), row.end());
         for (int d = 0; d < kNeighbours; ++d) {
-            const index_t t = target[p * kNeighbours + d];
+            const index_t t = target[at + d];
             if (t >= 0)
-                slots_[p * kNeighbours + d] =
+                slots_[at + d] =
                     indptr_[p] + (std::lower_bound(row.begin(), row.end(), t) - row.begin());
         }
         indices_.insert(indices_.end(), row.begin(), row.end());
@@ -89,13 +92,15 @@ void Stencil::pad_lanes(const double* m, const double* const* ghosts, index_t la
 }
 
 void central_gradient_padded(const Grid& grid, const double* padded, double* grad) {
-    const index_t H = grid.rows, W = grid.cols, PW = W + 2, n = grid.size();
+    const index_t H = grid.rows, W = grid.cols, PW = W + 2;
+    const offset_t n = grid.size();
     const double inv_2h = 1.0 / (2.0 * grid.h);
     for (index_t i = 0; i < H; ++i)
         for (index_t j = 0; j < W; ++j) {
-            const double* c = padded + (i + 1) * PW + (j + 1);
-            grad[i * W + j] = (c[1] - c[-1]) * inv_2h;
-            grad[n + i * W + j] = (c[PW] - c[-PW]) * inv_2h;
+            const double* c = padded + (static_cast<offset_t>(i) + 1) * PW + (j + 1);
+            const offset_t p = static_cast<offset_t>(i) * W + j;
+            grad[p] = (c[1] - c[-1]) * inv_2h;
+            grad[n + p] = (c[PW] - c[-PW]) * inv_2h;
         }
 }
 

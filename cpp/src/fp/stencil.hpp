@@ -20,7 +20,7 @@ public:
     Stencil(const Grid& grid, Boundary boundary);
 
     Boundary boundary() const { return boundary_; }
-    CsrView pattern() const { return {grid_.size(), indptr_.data(), indices_.data()}; }
+    CsrView pattern() const { return {static_cast<index_t>(grid_.size()), indptr_.data(), indices_.data()}; }
     const std::vector<offset_t>& indptr() const { return indptr_; }
     const std::vector<index_t>& indices() const { return indices_; }
     // slots()[5 * node + neighbour]: position in the CSR values of that coefficient, or -1

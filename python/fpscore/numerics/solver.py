@@ -84,7 +84,19 @@ def _with_batch_index(error: Exception, batch_shape: tuple[int, ...]) -> Excepti
     return type(error)(re.sub(r"batch member (\d+)", index, str(error), count=1))
 
 
+def _check_grid_size(name: str, value: object) -> None:
+    """Rejects a grid the C++ core cannot index (32-bit node indices) before `value` is
+    converted: a broadcast view of a huge field must not be copied first."""
+    shape = np.shape(value)
+    if len(shape) >= 2 and (shape[-2] + 2) * (shape[-1] + 2) > _core.MAX_GRID_NODES:
+        raise ValueError(
+            f"{name}: the grid {shape[-2]}x{shape[-1]} is too large: (H+2)*(W+2) nodes with the ghost "
+            f"ring must not exceed {_core.MAX_GRID_NODES} (2^31 - 1, 32-bit node indices)"
+        )
+
+
 def _field(m0: object) -> NDArray[np.float64]:
+    _check_grid_size("m0", m0)
     m0 = real_array("m0", m0, min_ndim=2)
     if m0.shape[-2] < 3 or m0.shape[-1] < 3:
         raise ValueError(f"m0 must have shape (..., H, W) with H, W >= 3, got {m0.shape}")
@@ -254,6 +266,7 @@ def fp_system(
     Returns (A as scipy CSR, b).
     """
     m_prev = _field(m_prev)
+    _check_grid_size("m_lag", m_lag)
     m_lag = real_array("m_lag", m_lag)
     if m_prev.ndim != 2 or m_lag.shape != m_prev.shape:
         raise ValueError(

@@ -55,12 +55,19 @@ struct ArrayView {
     bool given() const { return data != nullptr; }
 };
 
+// Node indices of a grid are 32-bit (index_t, the sparse solver's row indices): a grid may
+// have at most this many nodes with its ghost ring, (H+2)*(W+2) <= 2^31 - 1. Larger grids
+// are rejected with std::invalid_argument; array sizes (B, N and the grid together) are
+// 64-bit.
+inline constexpr offset_t kMaxGridNodes = 2147483647;
+
 struct Grid {
     index_t rows = 0;  // H
     index_t cols = 0;  // W
     double h = 1.0;    // spacing, the same in x and y
-    index_t size() const { return rows * cols; }
-    index_t padded_size() const { return (rows + 2) * (cols + 2); }
+    // H*W and (H+2)*(W+2), computed in 64 bits (exact for any rows and cols).
+    offset_t size() const { return static_cast<offset_t>(rows) * cols; }
+    offset_t padded_size() const { return (static_cast<offset_t>(rows) + 2) * (static_cast<offset_t>(cols) + 2); }
 };
 
 // What to solve. Arrays are row-major with the shapes noted.
