@@ -37,8 +37,8 @@ SimdChoice choose() {
                 choice.level = level;
             } else {
                 choice.level = SimdLevel::Baseline;
-                choice.error = "FPSCORE_SIMD=" + asked + " asks for a kernel level this CPU (or build) lacks; it runs " +
-                               supported_levels(best) + ". Unset FPSCORE_SIMD or set one of those.";
+                choice.error = "FPSCORE_SIMD=" + asked + " asks for a kernel level this CPU (or build) lacks; it " +
+                               "runs " + supported_levels(best) + ". Unset FPSCORE_SIMD or set one of those.";
             }
             return choice;
         }

@@ -62,7 +62,7 @@ inline bool has_wide_registers() {
     return wide;
 }
 
-// One version of a kernel per level: kernels[level].
+// The version of a kernel for the active level.
 template <class F>
 F pick_kernel(F avx512, F avx2, F baseline) noexcept {
     switch (kernel_simd_level()) {
@@ -144,13 +144,14 @@ struct VectorOps<1> {
 // and called through a function pointer from then on (as an ifunc would be). Written out
 // instead of target_clones, whose resolver cannot be told to pick a lower level.
 #if FPSCORE_HAS_DISPATCH
-#define FPSCORE_SIMD_KERNEL(ret, name, params, args)                                                     \
-    FPSCORE_TARGET_AVX512 ret name##_avx512 params { return name##_body args; }                          \
-    FPSCORE_TARGET_AVX2 ret name##_avx2 params { return name##_body args; }                              \
-    ret name##_baseline params { return name##_body args; }                                              \
-    ret name params {                                                                                    \
-        static const auto kernel = ::fpscore::detail::pick_kernel(&name##_avx512, &name##_avx2, &name##_baseline); \
-        return kernel args;                                                                              \
+#define FPSCORE_SIMD_KERNEL(ret, name, params, args)                                               \
+    FPSCORE_TARGET_AVX512 ret name##_avx512 params { return name##_body args; }                    \
+    FPSCORE_TARGET_AVX2 ret name##_avx2 params { return name##_body args; }                        \
+    ret name##_baseline params { return name##_body args; }                                        \
+    ret name params {                                                                              \
+        static const auto kernel =                                                                 \
+            ::fpscore::detail::pick_kernel(&name##_avx512, &name##_avx2, &name##_baseline);        \
+        return kernel args;                                                                        \
     }
 #else
 #define FPSCORE_SIMD_KERNEL(ret, name, params, args) \
