@@ -9,7 +9,10 @@ scales in play, and no call may fail.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -248,3 +251,62 @@ def test_non_finite_values_rejected_by_the_core(bad: float, entry: tuple[int, in
     assert np.abs(lu.solve(b) - x_ref).max() < 1e-10 * np.abs(x_ref).max()  # the factors were kept
     lu.refactor(A.data)
     assert np.abs(lu.solve(b) - x_ref).max() < 1e-10 * np.abs(x_ref).max()
+
+
+# fork while another thread uses the analysis cache ----------------------------------------
+
+FORKS = 60
+CHILD_TIMEOUT_S = 60.0
+
+
+def tiny_solve(size: int) -> None:
+    m0 = -0.1 * np.arange(size * (size + 1), dtype=float).reshape(size, size + 1) / size
+    fpscore.solve_log_density(m0, fpscore.ConstantSDE(1.0), n_steps=1, T=0.01, threads=1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # forking with threads is the point
+def test_fork_while_another_thread_uses_the_analysis_cache() -> None:
+    """solve_log_density keeps recent symbolic analyses in a cache behind a mutex. A child
+    forked while another thread held that mutex would wait for it forever; the cache's
+    mutex is taken around fork and released on both sides, so every child solves and exits.
+    (The C++ test test_threads checks the mutex deterministically; here a thread cycles
+    through more grid sizes than the cache keeps while the main thread forks.)"""
+    stop = threading.Event()
+    calls = [0]
+
+    def hammer() -> None:
+        k = 0
+        while not stop.is_set():
+            tiny_solve(3 + k % 12)
+            calls[0] += 1
+            k += 1
+
+    worker = threading.Thread(target=hammer, daemon=True)
+    worker.start()
+    try:
+        for fork in range(FORKS):
+            pid = os.fork()
+            if pid == 0:  # the child: one solve with a cached and one with a new grid, then out
+                try:
+                    tiny_solve(3 + fork % 12)
+                    tiny_solve(20)
+                    os._exit(0)
+                except BaseException:
+                    os._exit(3)
+            deadline = time.monotonic() + CHILD_TIMEOUT_S
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    raise AssertionError(f"fork {fork}: the child hung (a mutex inherited locked?)")
+                time.sleep(0.002)
+            assert os.waitstatus_to_exitcode(status) == 0, f"fork {fork}: child exit {status}"
+    finally:
+        stop.set()
+        worker.join(timeout=JOIN_TIMEOUT_S)
+    assert not worker.is_alive()
+    assert calls[0] > 0
