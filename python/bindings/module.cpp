@@ -2,6 +2,11 @@
 // C-contiguous float64/int views (at most one converting copy), raw pointers go to
 // C++, outputs are C++ vectors handed to numpy without a copy. Every solve runs
 // with the GIL released and touches no Python object.
+//
+// Threads: a factorisation object may be shared by Python threads. Each holds a
+// shared_mutex: refactor/factor take it exclusively, solves shared (a solve only reads the
+// factors). The lock is always taken after the GIL is released (ReleasedLock), never the
+// other way round, so a thread waiting for it never blocks one that needs the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,6 +15,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +76,20 @@ std::pair<index_t, index_t> grid_dims(const py::array& a, py::ssize_t ndim, cons
                                     std::to_string(kMaxGridNodes) + " (2^31 - 1, 32-bit node indices)");
     return {to_index(H, std::string(name) + " height"), to_index(W, std::string(name) + " width")};
 }
+
+// Releases the GIL, then locks the object's mutex (exclusively, or shared for solves);
+// unlocks and takes the GIL back in the reverse order.
+template <template <class> class Lock>
+class ReleasedLock {
+public:
+    explicit ReleasedLock(std::shared_mutex& mutex) : release_(), lock_(mutex) {}
+
+private:
+    py::gil_scoped_release release_;  // constructed first, destroyed last
+    Lock<std::shared_mutex> lock_;
+};
+using ExclusiveCall = ReleasedLock<std::unique_lock>;
+using SharedCall = ReleasedLock<std::shared_lock>;
 
 // Checks a CSR pattern from Python and the optional grid (H, W) against its order.
 struct Pattern {
@@ -132,7 +152,7 @@ public:
             throw std::invalid_argument("refactor needs " + std::to_string(lu_->symbolic().nnz_matrix()) +
                                         " values (one per stored entry of the analysed matrix), got " +
                                         std::to_string(data.size()));
-        py::gil_scoped_release release;
+        ExclusiveCall call(mutex_);
         lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
@@ -145,7 +165,7 @@ public:
         const auto b = py::cast<Array<double>>(b_in);
         std::vector<double> x(b.data(), b.data() + b.size());
         if (nrhs > 0) {
-            py::gil_scoped_release release;
+            SharedCall call(mutex_);
             lu_->solve(x.data(), x.size(), nrhs);
         }
         std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
@@ -157,6 +177,7 @@ public:
 
 private:
     std::unique_ptr<SparseLU> lu_;
+    mutable std::shared_mutex mutex_;  // see the top of this file
 };
 
 // Many matrices with one pattern: factorised and solved together (interleaved lanes).
@@ -175,7 +196,7 @@ public:
 
     void factor(const Array<double>& data) {
         expect_shape(data, {lu_->batch(), static_cast<py::ssize_t>(lu_->symbolic().nnz_matrix())}, "data");
-        py::gil_scoped_release release;
+        ExclusiveCall call(mutex_);
         lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
@@ -183,7 +204,7 @@ public:
         expect_shape(b, {lu_->batch(), lu_->symbolic().n()}, "b");
         std::vector<double> x(b.data(), b.data() + b.size());
         {
-            py::gil_scoped_release release;
+            SharedCall call(mutex_);
             lu_->solve(x.data(), x.size());
         }
         return to_numpy(std::move(x), {lu_->batch(), lu_->symbolic().n()});
@@ -194,7 +215,7 @@ public:
         expect_shape(b, {lu_->batch(), lu_->symbolic().n()}, "b");
         std::vector<double> x(b.data(), b.data() + b.size());
         {
-            py::gil_scoped_release release;
+            ExclusiveCall call(mutex_);
             lu_->factor_solve(data.data(), static_cast<std::size_t>(data.size()), x.data(), x.size());
         }
         return to_numpy(std::move(x), {lu_->batch(), lu_->symbolic().n()});
@@ -204,6 +225,7 @@ public:
 
 private:
     std::unique_ptr<BatchedLU> lu_;
+    mutable std::shared_mutex mutex_;  // see the top of this file
 };
 
 py::tuple solve_log_density_py(const py::array& m0_in, const Array<double>& times, const Array<double>& g,

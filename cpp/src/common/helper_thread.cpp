@@ -1,5 +1,7 @@
 #include "common/helper_thread.hpp"
 
+#include <exception>
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #endif
@@ -102,19 +104,39 @@ SharedHelper& shared() {
 }  // namespace
 
 void run_pair(const std::function<void()>& mine, const std::function<void()>& other) {
+    // Each task's exception is kept until both have finished: `other` may be running on the
+    // helper with references into the caller's frame, so the caller must not unwind early,
+    // and an exception escaping the helper's loop would terminate the process.
+    std::exception_ptr mine_error, other_error;
+    const std::function<void()> guarded = [&other, &other_error] {
+        try {
+            other();
+        } catch (...) {
+            other_error = std::current_exception();
+        }
+    };
+    const auto run_mine = [&] {
+        try {
+            mine();
+        } catch (...) {
+            mine_error = std::current_exception();
+        }
+    };
     SharedHelper& helper = shared();
     std::unique_lock<std::mutex> lock(helper.busy, std::try_to_lock);
     if (!lock.owns_lock()) {
-        mine();
-        other();
-        return;
+        run_mine();
+        guarded();
+    } else {
+        helper.helper.post(&guarded);
+        run_mine();
+        if (helper.helper.take_back())
+            guarded();
+        else
+            helper.helper.wait();
     }
-    helper.helper.post(&other);
-    mine();
-    if (helper.helper.take_back())
-        other();
-    else
-        helper.helper.wait();
+    if (mine_error) std::rethrow_exception(mine_error);
+    if (other_error) std::rethrow_exception(other_error);
 }
 
 }  // namespace fpscore::detail

@@ -21,7 +21,7 @@ public:
     HelperThread& operator=(const HelperThread&) = delete;
 
     // Offers *task to the helper (which must be idle); it must stay alive until take_back()
-    // succeeds or wait() returns, and must not throw.
+    // succeeds or wait() returns, and must not throw (run_pair wraps its task).
     void post(const std::function<void()>* task);
     // Takes a posted task back if the helper has not started it (then the caller runs it):
     // on a busy machine the helper may not get a core for milliseconds.
@@ -44,7 +44,9 @@ private:
 
 // Runs `mine` on the calling thread and `other` on the process's helper thread at once;
 // runs both here, one after the other, when another caller holds the helper or the helper
-// has not started `other` by the time `mine` is done. Neither may throw.
+// has not started `other` by the time `mine` is done. Both always run to their end (or
+// their exception); then the exception of `mine`, else that of `other`, is rethrown here.
+// The helper stays usable.
 void run_pair(const std::function<void()>& mine, const std::function<void()>& other);
 
 }  // namespace fpscore::detail

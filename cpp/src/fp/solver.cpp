@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "common/aligned_vector.hpp"
+#include "common/fork_safe_mutex.hpp"
 #include "common/format.hpp"
 #include "common/parallel.hpp"
 #include "common/simd_dispatch.hpp"
@@ -403,11 +404,11 @@ struct Analysis {
 
 std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary) {
     constexpr size_t kKept = 8;  // most recently used analyses
-    static std::mutex mutex;
+    static detail::ForkSafeMutex mutex;  // a forked child must not inherit it locked
     static std::vector<std::pair<std::tuple<index_t, index_t, Boundary>, std::shared_ptr<const Analysis>>> cache;
     const auto key = std::make_tuple(grid.rows, grid.cols, boundary);
     {
-        std::lock_guard<std::mutex> lock(mutex);
+        std::lock_guard<detail::ForkSafeMutex> lock(mutex);
         for (auto it = cache.begin(); it != cache.end(); ++it)
             if (it->first == key) {
                 auto found = it->second;
@@ -421,7 +422,7 @@ std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary
     // Packs: minimum degree on small grids, nested dissection (the grid given) beyond.
     auto symbolic = analyse_for_packs(stencil.pattern(), Ordering::Automatic, stencil.grid_shape());
     auto made = std::make_shared<const Analysis>(Analysis{std::move(stencil), std::move(symbolic)});
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<detail::ForkSafeMutex> lock(mutex);
     if (cache.size() >= kKept) cache.erase(cache.begin());
     cache.emplace_back(key, made);
     return made;

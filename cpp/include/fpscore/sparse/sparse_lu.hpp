@@ -35,7 +35,10 @@ public:
 
     // Factorises the matrix with values[0 .. count) in the analysed CSR order
     // (count = symbolic().nnz_matrix()). Throws std::invalid_argument on a size mismatch
-    // and SingularMatrixError on a bad pivot (naming the row).
+    // or a NaN/inf value (the previous factors are kept), and SingularMatrixError on a bad
+    // pivot (naming the row); after that, solve() throws until a factor() succeeds. A failed
+    // factor() leaves the object ready for the next. One object must not be used from two
+    // threads at once (the Python binding serialises calls on one object).
     void factor(const double* values, std::size_t count);
 
     // Solves A x = b in place for `nrhs` right-hand sides stored row-major as (n, nrhs):

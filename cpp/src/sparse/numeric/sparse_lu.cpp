@@ -32,6 +32,8 @@ struct SparseLU::Impl {
     void factor(const double* a_values);
     // The two-thread factorisation from A's values.
     detail::PivotFailure factor_two_sides(const double* a_values);
+    // After a failed factorisation: the work rows of both sides back to zero.
+    void clear_work();
     // `work` needs n * nrhs entries.
     void solve(double* b, index_t nrhs, double* work) const;
 
@@ -159,17 +161,30 @@ detail::PivotFailure SparseLU::Impl::factor_two_sides(const double* a_values) {
                                    &schedules_[4]);
 }
 
+void SparseLU::Impl::clear_work() {
+    std::fill(work_.begin(), work_.end(), 0.0);
+    std::fill(side_work_.begin(), side_work_.end(), 0.0);
+}
+
 void SparseLU::Impl::factor(const double* a_values) {
     factored_ = false;
     const detail::SymbolicPlan& s = symbolic_->plan();
-    const detail::PivotFailure bad =
-        split_top_ > 0 ? factor_two_sides(a_values)
-                       : factor_rows(s, 0, s.n, a_values, values_.data(), inv_pivots_.data(), work_.data(),
-                                     pivot_tolerance_, &schedules_[0]);
+    detail::PivotFailure bad;
+    try {
+        bad = split_top_ > 0 ? factor_two_sides(a_values)
+                             : factor_rows(s, 0, s.n, a_values, values_.data(), inv_pivots_.data(), work_.data(),
+                                           pivot_tolerance_, &schedules_[0]);
+    } catch (...) {  // e.g. bad_alloc while recording a schedule: the work rows are mid-use
+        clear_work();
+        throw;
+    }
     if (bad.row < 0) {
         factored_ = true;
         return;
     }
+    // The failing side zeroes its own work rows; the other side may have stopped mid-group,
+    // and lanes that hold no block compute x -= 0·u, which leaves NaN where u overflowed.
+    clear_work();
     std::ostringstream msg;
     msg << (std::isfinite(bad.pivot) && std::isfinite(bad.norm) ? "zero or tiny" : "non-finite") << " pivot in row "
         << s.perm[bad.row] << " (elimination step " << bad.row << " of " << s.n
@@ -248,6 +263,11 @@ void SparseLU::factor(const double* values, std::size_t count) {
         throw std::invalid_argument("SparseLU::factor needs " + std::to_string(nnz) +
                                     " values (one per stored entry of the analysed matrix), got " +
                                     std::to_string(count));
+    // One pass over the values (rejected like a size mismatch: the factors stay as they
+    // were): the kernels, with no checks inside, would spread a NaN or inf.
+    if (const auto bad = std::count_if(values, values + count, [](double v) { return !std::isfinite(v); }); bad > 0)
+        throw std::invalid_argument("SparseLU::factor: the values contain " + std::to_string(bad) +
+                                    " NaN or inf value(s)");
     impl_->factor(values);
 }
 
