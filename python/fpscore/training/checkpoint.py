@@ -8,7 +8,9 @@ A run folder's `checkpoints/` holds
 
 Every file is written to a temporary name in the same folder, flushed to disk and renamed over its
 final name (os.replace), so a crash leaves either the old or the new file, never half of one. Only
-the newest `keep` checkpoints are kept. Loading checks the checksum and the structure and, when the
+the `keep` most recently written checkpoints are kept (write order, not step order: a run resumed
+from an older checkpoint writes lower steps than files already there, and the file just written,
+which `latest` names, is never the one deleted). Loading checks the checksum and the structure and, when the
 newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
 before it.
 """
@@ -68,15 +70,39 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
     path = d / checkpoint_name(state["step"])
     with atomic_write(path) as f:
         torch.save(dict(state), f)
+    _mark_newest(path, list_checkpoints(run_dir))
     with atomic_write(path.with_name(path.name + ".sha256")) as f:
         f.write(f"{sha256_file(path)}  {path.name}\n".encode())
     with atomic_write(d / LATEST) as f:
         f.write(f"{path.name}\n".encode())
-    for old in list_checkpoints(run_dir)[:-keep]:
+    for old in _rotated_out(list_checkpoints(run_dir), path, keep):
         for p in (old, old.with_name(old.name + ".sha256")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
     return path
+
+
+def _mark_newest(path: Path, files: list[Path]) -> None:
+    """Give `path` a modification time after every other checkpoint's, so write order is the
+    order of modification times even where the clock is coarser than the time between two saves."""
+    before = [p.stat().st_mtime_ns for p in files if p != path and p.exists()]
+    st = path.stat()
+    if before and st.st_mtime_ns <= max(before):
+        os.utime(path, ns=(st.st_atime_ns, max(before) + 1))
+
+
+def _rotated_out(files: list[Path], newest: Path, keep: int) -> list[Path]:
+    """The checkpoints to delete so that `keep` remain: `newest` (just written) always stays, then
+    the others by write order (modification time, step order among equal times), newest first."""
+
+    def written(p: Path) -> tuple[int, int]:
+        try:
+            return p.stat().st_mtime_ns, files.index(p)
+        except OSError:  # removed meanwhile: nothing to keep
+            return -1, files.index(p)
+
+    others = sorted((p for p in files if p != newest), key=written, reverse=True)
+    return others[keep - 1 :]
 
 
 def _read(path: Path, map_location: Any) -> dict[str, Any]:

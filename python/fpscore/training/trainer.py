@@ -17,8 +17,10 @@ weights, optional mixed precision (off by default).
 A run folder holds config.toml (the resolved config), metrics.jsonl (one JSON object per logged
 step, with `train_seconds`: the time spent in training steps, summed over every session of the run)
 and checkpoints/ (see `fpscore.training.checkpoint`). `Trainer(..., resume=True)` continues from the
-newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state, so on the CPU
-the result is bit-identical to an uninterrupted run. It refuses a checkpoint trained with other
+newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state (torch's CPU
+and, once CUDA is in use, every CUDA device's; numpy's; Python's), so on the CPU the result is
+bit-identical to an uninterrupted run, and on a GPU it draws the same random numbers (restored when
+the device count matches, else a RuntimeWarning). It refuses a checkpoint trained with other
 settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
 the metrics lines written after that checkpoint, so that every step appears once.
 """
@@ -30,6 +32,7 @@ import json
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,7 +108,14 @@ def _rng_state(generator: torch.Generator) -> dict[str, Any]:
             "cached": float(cached),
         },
         "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+        **({"cuda": list(torch.cuda.get_rng_state_all())} if _cuda_in_use() else {}),
     }
+
+
+def _cuda_in_use() -> bool:
+    """CUDA is there and this process has used it (before that, its generators hold only what
+    torch.manual_seed gave them, which a resumed run gives them again)."""
+    return torch.cuda.is_available() and torch.cuda.is_initialized()
 
 
 def _set_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
@@ -117,6 +127,24 @@ def _set_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
     )
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    elif cuda is not None:
+        now = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        warnings.warn(
+            f"the checkpoint holds the random state of {len(cuda)} CUDA device(s), this machine has {now}: "
+            "the GPU random draws (dropout) of the resumed run differ from an uninterrupted run's",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    elif _cuda_in_use():
+        warnings.warn(
+            "the checkpoint holds no CUDA random state (written by an older fpscore or without a GPU): "
+            "the GPU random draws (dropout) of the resumed run differ from an uninterrupted run's",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class Trainer:
