@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -126,3 +127,43 @@ def test_checkpoints_without_cuda_state_still_load(tmp_path: Path, monkeypatch) 
         assert Trainer(tiny_config("train.steps=2"), ds, out_dir=tmp_path, resume=True).step == 2
     assert fake.restored == []
     assert trainer_module._cuda_in_use()
+
+
+# -- the SDE of the data -----------------------------------------------------------------------------
+
+
+class ForeignCacheDataset(InMemoryDataset):
+    """A cache-backed dataset whose manifest records no SDE (a broken or foreign cache)."""
+
+    manifest: ClassVar[dict] = {"parameters": {}, "data": {}, "times": [0.0, 0.25, 0.5, 0.75, 1.0]}
+
+
+def test_embedded_data_without_an_sde_is_not_trained_silently(tmp_path: Path) -> None:
+    traj = trajectories()
+    with pytest.warns(UserWarning, match="records no SDE"):  # embedded trajectories, SDE a guess
+        Trainer(tiny_config(), InMemoryDataset(traj), out_dir=tmp_path / "a")
+    with pytest.raises(ValueError, match="manifest records no SDE"):
+        Trainer(tiny_config(), ForeignCacheDataset(traj), out_dir=tmp_path / "b")
+    with pytest.raises(ValueError, match="differs from the SDE the dataset was embedded with"):
+        Trainer(tiny_config(), InMemoryDataset(traj, sde=fpscore.VESDE(2.0)), sde=fpscore.VESDE(3.0))
+    with warnings.catch_warnings():  # the control arm and an explicit SDE need no SDE in the data
+        warnings.simplefilter("error")
+        Trainer(tiny_config("data.scores_zero=true"), InMemoryDataset(traj), out_dir=tmp_path / "c")
+        single = InMemoryDataset(traj[:1], [0.0])
+        Trainer(tiny_config("data.scores_zero=true"), single, times=[0.0, 1.0], out_dir=tmp_path / "d")
+        t = Trainer(tiny_config(), InMemoryDataset(traj), sde=fpscore.VESDE(3.0), out_dir=tmp_path / "e")
+        assert t.sde.to_dict() == {"type": "VESDE", "sigma": 3.0}
+
+
+def test_a_cache_without_an_sde_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from fpscore.data.dataset import EmbeddedDataset
+
+    images = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    fpscore.precompute(images, tmp_path, fpscore.VESDE(2.0), n_steps=2, shard_size=2, progress=False)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["parameters"]["sde"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="records no SDE"):
+        EmbeddedDataset(tmp_path)

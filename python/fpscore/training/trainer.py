@@ -93,6 +93,29 @@ def build_model(config: Config, sde=None) -> torch.nn.Module:
     return EDMPreconditioned(net, sde if sde is not None else config.sde.build(), m.sigma_data, m.data_mean)
 
 
+def _training_sde(sde: Any, dataset: Any, config: Config) -> Any:
+    """The SDE to train with: `sde`, else the one the dataset was embedded with, else the config's.
+
+    Refuses a cache-backed dataset (one with a manifest) that records no SDE, and an `sde` that
+    differs from the dataset's: either would train on trajectories of one process with another.
+    """
+    recorded = getattr(dataset, "sde", None)
+    if recorded is None and isinstance(getattr(dataset, "manifest", None), dict):
+        raise ValueError(
+            "the dataset's cache manifest records no SDE (parameters.sde), so the process its "
+            "trajectories were embedded with is unknown: compute the cache again with `fpscore "
+            "precompute` (overwrite=True), or pass sde= to the Trainer if you know it"
+        )
+    if sde is not None and recorded is not None and sde.to_dict() != recorded.to_dict():
+        raise ValueError(
+            f"sde={sde.to_dict()} differs from the SDE the dataset was embedded with, "
+            f"{recorded.to_dict()}: pass that one, or none (the dataset's is used)"
+        )
+    if sde is not None:
+        return sde
+    return recorded if recorded is not None else config.sde.build()
+
+
 def _rng_state(generator: torch.Generator) -> dict[str, Any]:
     # numpy's and Python's global generators are saved too, for user code that draws from them
     name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
@@ -152,6 +175,9 @@ class Trainer:
 
     config: a `fpscore.Config`; dataset: see the module docstring; sde and times default to
     the dataset's (`dataset.sde`, `dataset.times`), else to config.sde and linspace(0, 1, N+1).
+    An `sde` other than the dataset's is refused, so is a cache-backed dataset (with a `manifest`)
+    that records none; an in-memory dataset without one trains embedded trajectories (strength ≠ 0,
+    several bins) with config.sde and a UserWarning, the control arm (x⁰ only) silently.
     out_dir: the run folder (default config.train.out). resume: continue from its newest checkpoint;
     without it the folder must not hold checkpoints yet. The network is initialised after
     torch.manual_seed(train.seed) (dropout draws from torch's global generator, which checkpoints
@@ -175,7 +201,7 @@ class Trainer:
         config.validate()
         self.config = copy.deepcopy(config)
         self.dataset = dataset
-        self.sde = sde if sde is not None else getattr(dataset, "sde", None) or config.sde.build()
+        self.sde = _training_sde(sde, dataset, config)
         self.config.sde = SDEConfig.from_sde(self.sde)
         dc = self.config.data
         self.images = TrainingImages(
@@ -186,6 +212,14 @@ class Trainer:
             t_min=dc.t_min,
             time_sampling=dc.time_sampling,
         )
+        if sde is None and getattr(dataset, "sde", None) is None and self.images.embeds:
+            warnings.warn(
+                f"the dataset records no SDE: its trajectories are taken to be embedded with the config's "
+                f"{self.sde.to_dict()}; pass the SDE they were embedded with (InMemoryDataset(..., "
+                "sde=...) or Trainer(..., sde=...)) to silence this",
+                UserWarning,
+                stacklevel=2,
+            )
         self.times, self.T = self.images.times, self.images.T
         self.run_dir = Path(out_dir if out_dir is not None else self.config.train.out)
         tc = self.config.train
