@@ -12,7 +12,8 @@ the `keep` most recently written checkpoints are kept (write order, not step ord
 from an older checkpoint writes lower steps than files already there, and the file just written,
 which `latest` names, is never the one deleted). Loading checks the checksum and the structure and, when the
 newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
-before it.
+before it. A save that fails part-way (a full disk: an OSError saying so) removes what it wrote
+and leaves `latest` and the earlier checkpoints as they were.
 """
 
 from __future__ import annotations
@@ -68,13 +69,20 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / checkpoint_name(state["step"])
+    digest = path.with_name(path.name + ".sha256")
     with atomic_write(path) as f:
         torch.save(dict(state), f)
-    _mark_newest(path, list_checkpoints(run_dir))
-    with atomic_write(path.with_name(path.name + ".sha256")) as f:
-        f.write(f"{sha256_file(path)}  {path.name}\n".encode())
-    with atomic_write(d / LATEST) as f:
-        f.write(f"{path.name}\n".encode())
+    try:
+        _mark_newest(path, list_checkpoints(run_dir))
+        with atomic_write(digest) as f:
+            f.write(f"{sha256_file(path)}  {path.name}\n".encode())
+        with atomic_write(d / LATEST) as f:
+            f.write(f"{path.name}\n".encode())
+    except BaseException:  # `latest` still names the previous checkpoint: leave no half of this one
+        for p in (digest, path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
     for old in _rotated_out(list_checkpoints(run_dir), path, keep):
         for p in (old, old.with_name(old.name + ".sha256")):
             with contextlib.suppress(FileNotFoundError):

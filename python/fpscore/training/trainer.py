@@ -27,6 +27,7 @@ the metrics lines written after that checkpoint, so that every step appears once
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -39,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, raise_if_disk_full
 from .._core import __version__
 from .._torch import torch
 from ..data.training import TrainingImages
@@ -345,7 +346,7 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
-        with bar, open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
+        with bar, open(self.run_dir / "metrics.jsonl", "ab", buffering=0) as log:
             while self.step < total:
                 metrics = self.train_step()
                 rate = (self.step - step_start) / max(time.perf_counter() - t_start, 1e-9)
@@ -353,8 +354,9 @@ class Trainer:
                 bar.update()
                 bar.set_postfix(loss=f"{metrics['loss']:.4g}", refresh=False)
                 if self.step % tc.log_every == 0 or self.step == total:
-                    log.write(json.dumps({"step": self.step, **metrics}) + "\n")
-                    log.flush()
+                    _append_line(
+                        log, self.run_dir / "metrics.jsonl", json.dumps({"step": self.step, **metrics})
+                    )
                 stop = bool(callback(self, metrics)) if callback is not None else False
                 if self.step % tc.checkpoint_every == 0 or self.step == total or stop:
                     self.save()
@@ -412,7 +414,8 @@ class Trainer:
         path = self.run_dir / "metrics.jsonl"
         if not path.is_file():
             return
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        lines = text.splitlines()
         kept = []
         for line in lines:
             try:
@@ -421,13 +424,29 @@ class Trainer:
                 continue
             if isinstance(record, dict) and int(record.get("step", 0)) <= step:
                 kept.append(line)
-        if len(kept) != len(lines):
+        # a last line without its newline (cut short just before it) would glue onto the next one
+        if len(kept) != len(lines) or (text and not text.endswith("\n")):
             with atomic_write(path) as f:
                 f.write("".join(line + "\n" for line in kept).encode())
 
     def score_model(self, ema: bool = True) -> EpsilonScore:
         """The score s(x, t) = −ε̂/λ(t) of the (EMA) network, in eval mode, for the samplers."""
         return EpsilonScore(self.ema.module if ema else self.model, self.sde).eval()
+
+
+def _append_line(log: Any, path: Path, line: str) -> None:
+    """Append `line` and a newline to `log`, the unbuffered append-mode file at `path`; when that
+    fails (a full disk), cut the file back to its old size, so no half line stays, and raise."""
+    start = os.fstat(log.fileno()).st_size
+    data = memoryview((line + "\n").encode())
+    try:
+        while data:
+            data = data[log.write(data) :]
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.ftruncate(log.fileno(), start)
+        raise_if_disk_full(err, path)
+        raise OSError(err.errno, f"cannot append to {path}: {err.strerror or err}") from err
 
 
 # Config entries a resumed run may change: how long it runs and how it reports, not what it trains.
