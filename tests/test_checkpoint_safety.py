@@ -167,3 +167,15 @@ def test_a_cache_without_an_sde_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="records no SDE"):
         EmbeddedDataset(tmp_path)
+
+
+def test_a_save_removes_temporary_files_a_killed_save_left(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path, state(2), keep=2)
+    d = checkpoint_dir(tmp_path)
+    debris = [".ckpt-00000004.pt.tmp", ".ckpt-00000004.pt.sha256.tmp", ".latest.tmp"]
+    for name in debris:
+        (d / name).write_bytes(b"half")
+    (d / "notes.tmp").write_bytes(b"not ours")
+    save_checkpoint(tmp_path, state(3), keep=2)
+    kept = {f"ckpt-0000000{s}.pt{x}" for s in (2, 3) for x in ("", ".sha256")} | {LATEST, "notes.tmp"}
+    assert {p.name for p in d.iterdir()} == kept

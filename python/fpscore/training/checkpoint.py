@@ -13,7 +13,8 @@ from an older checkpoint writes lower steps than files already there, and the fi
 which `latest` names, is never the one deleted). Loading checks the checksum and the structure and, when the
 newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
 before it. A save that fails part-way (a full disk: an OSError saying so) removes what it wrote
-and leaves `latest` and the earlier checkpoints as they were.
+and leaves `latest` and the earlier checkpoints as they were; temporary files a killed save left
+are removed by the next save.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .._torch import torch
 LATEST = "latest"
 REQUIRED_KEYS = ("model", "ema", "optimizer", "step", "rng", "config", "fpscore_version")
 _NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
+_STALE = re.compile(r"^\.(ckpt-\d{8,}\.pt(\.sha256)?|latest)\.tmp$")
 
 
 class CheckpointError(ValueError):
@@ -87,6 +89,10 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
         for p in (old, old.with_name(old.name + ".sha256")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+    for stale in d.iterdir():  # temporary files of a save that was killed before its rename
+        if _STALE.match(stale.name):
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return path
 
 
