@@ -61,8 +61,8 @@ def raise_if_disk_full(err: BaseException, path: Path) -> None:
         if isinstance(cause, OSError) and cause.errno in _FULL:
             raise OSError(
                 cause.errno,
-                f"No space left on device writing {path} ({cause.strerror}): nothing was changed "
-                "there and the partial file was removed; free some space and run again",
+                f"No space left on device writing {path} ({cause.strerror}): the file is as it was "
+                "before this write, nothing partial left; free some space and run again",
             ) from err
         cause = cause.__cause__ or cause.__context__
 

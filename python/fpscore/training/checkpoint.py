@@ -10,9 +10,9 @@ Every file is written to a temporary name in the same folder, flushed to disk an
 final name (os.replace), so a crash leaves either the old or the new file, never half of one. Only
 the `keep` most recently written checkpoints are kept (write order, not step order: a run resumed
 from an older checkpoint writes lower steps than files already there, and the file just written,
-which `latest` names, is never the one deleted). Loading checks the checksum and the structure and, when the
-newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
-before it. A save that fails part-way (a full disk: an OSError saying so) removes what it wrote
+which `latest` names, is never the one deleted). Loading checks the checksum and the structure
+and, when the newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and
+uses the one before it. A save that fails part-way (a full disk: an OSError saying so) removes what it wrote
 and leaves `latest` and the earlier checkpoints as they were; temporary files a killed save left
 are removed by the next save.
 """
