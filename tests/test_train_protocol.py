@@ -76,7 +76,7 @@ def test_bins_follow_a_nonuniform_time_grid(tmp_path):
     traj = np.stack([np.full((1, 1, 8, 8), n, dtype=np.float32) for n in range(len(times))])
     trainer = Trainer(
         tiny("train.batch_size=64", "data.time_sampling=uniform"),
-        InMemoryDataset(traj, times),
+        InMemoryDataset(traj, times, sde=fpscore.VESDE(2.0)),
         out_dir=tmp_path,
     )
     x, t = trainer.batch()
@@ -151,7 +151,7 @@ def test_data_layer_draws_the_batch(tmp_path):
 
     times = np.linspace(0.0, 1.0, 6)
     traj = np.stack([images(3) + 0.01 * n for n in range(6)]).astype(np.float32)
-    ds = InMemoryDataset(traj, times)
+    ds = InMemoryDataset(traj, times, sde=fpscore.VESDE(2.0))
     trainer = Trainer(tiny("train.batch_size=5", "data.t_min=0.1"), ds, out_dir=tmp_path)
     x, t = trainer.batch()
     data = TrainingImages(ds, None, trainer.sde, t_min=0.1)

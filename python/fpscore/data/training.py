@@ -132,6 +132,11 @@ class TrainingImages:
         return self(images, t), t
 
     @property
+    def embeds(self) -> bool:
+        """Whether samples read trajectories past bin 0 (so the SDE of the embedding matters)."""
+        return self.strength != 0.0 and any(n > 0 for n in self.locate.bins)
+
+    @property
     def n_images(self) -> int:
         return self.locate.n_images
 

@@ -59,7 +59,13 @@ class EmbeddingCache:
                 "shards): run the same pre-computation again to finish it"
             )
         self.parameters: dict[str, Any] = self.manifest["parameters"]
-        self.sde = sde_from_dict(self.parameters["sde"])
+        spec = self.parameters.get("sde")
+        if not isinstance(spec, dict):
+            raise ValueError(
+                f"the cache {self.cache_dir} records no SDE (parameters.sde in {MANIFEST}): not a cache "
+                "fpscore wrote; compute it again with `fpscore precompute` (overwrite=True)"
+            )
+        self.sde = sde_from_dict(spec)
         self.times = np.asarray(self.manifest["times"], dtype=np.float64)
         self.image_shape = tuple(self.manifest["data"]["image_shape"])
         self._shards = sorted(self.manifest["shards"], key=lambda e: e["start"])

@@ -8,9 +8,13 @@ A run folder's `checkpoints/` holds
 
 Every file is written to a temporary name in the same folder, flushed to disk and renamed over its
 final name (os.replace), so a crash leaves either the old or the new file, never half of one. Only
-the newest `keep` checkpoints are kept. Loading checks the checksum and the structure and, when the
-newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and uses the one
-before it.
+the `keep` most recently written checkpoints are kept (write order, not step order: a run resumed
+from an older checkpoint writes lower steps than files already there, and the file just written,
+which `latest` names, is never the one deleted). Loading checks the checksum and the structure
+and, when the newest checkpoint is damaged (truncated, corrupted, its checksum missing), warns and
+uses the one before it. A save that fails part-way (a full disk: an OSError saying so) removes what it wrote
+and leaves `latest` and the earlier checkpoints as they were; temporary files a killed save left
+are removed by the next save.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .._torch import torch
 LATEST = "latest"
 REQUIRED_KEYS = ("model", "ema", "optimizer", "step", "rng", "config", "fpscore_version")
 _NAME = re.compile(r"^ckpt-(\d{8,})\.pt$")
+_STALE = re.compile(r"^\.(ckpt-\d{8,}\.pt(\.sha256)?|latest)\.tmp$")
 
 
 class CheckpointError(ValueError):
@@ -66,17 +71,52 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / checkpoint_name(state["step"])
+    digest = path.with_name(path.name + ".sha256")
     with atomic_write(path) as f:
         torch.save(dict(state), f)
-    with atomic_write(path.with_name(path.name + ".sha256")) as f:
-        f.write(f"{sha256_file(path)}  {path.name}\n".encode())
-    with atomic_write(d / LATEST) as f:
-        f.write(f"{path.name}\n".encode())
-    for old in list_checkpoints(run_dir)[:-keep]:
+    try:
+        _mark_newest(path, list_checkpoints(run_dir))
+        with atomic_write(digest) as f:
+            f.write(f"{sha256_file(path)}  {path.name}\n".encode())
+        with atomic_write(d / LATEST) as f:
+            f.write(f"{path.name}\n".encode())
+    except BaseException:  # `latest` still names the previous checkpoint: leave no half of this one
+        for p in (digest, path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+    for old in _rotated_out(list_checkpoints(run_dir), path, keep):
         for p in (old, old.with_name(old.name + ".sha256")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+    for stale in d.iterdir():  # temporary files of a save that was killed before its rename
+        if _STALE.match(stale.name):
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return path
+
+
+def _mark_newest(path: Path, files: list[Path]) -> None:
+    """Give `path` a modification time after every other checkpoint's, so write order is the
+    order of modification times even where the clock is coarser than the time between two saves."""
+    before = [p.stat().st_mtime_ns for p in files if p != path and p.exists()]
+    st = path.stat()
+    if before and st.st_mtime_ns <= max(before):
+        os.utime(path, ns=(st.st_atime_ns, max(before) + 1))
+
+
+def _rotated_out(files: list[Path], newest: Path, keep: int) -> list[Path]:
+    """The checkpoints to delete so that `keep` remain: `newest` (just written) always stays, then
+    the others by write order (modification time, step order among equal times), newest first."""
+
+    def written(p: Path) -> tuple[int, int]:
+        try:
+            return p.stat().st_mtime_ns, files.index(p)
+        except OSError:  # removed meanwhile: nothing to keep
+            return -1, files.index(p)
+
+    others = sorted((p for p in files if p != newest), key=written, reverse=True)
+    return others[keep - 1 :]
 
 
 def _read(path: Path, map_location: Any) -> dict[str, Any]:

@@ -17,26 +17,30 @@ weights, optional mixed precision (off by default).
 A run folder holds config.toml (the resolved config), metrics.jsonl (one JSON object per logged
 step, with `train_seconds`: the time spent in training steps, summed over every session of the run)
 and checkpoints/ (see `fpscore.training.checkpoint`). `Trainer(..., resume=True)` continues from the
-newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state, so on the CPU
-the result is bit-identical to an uninterrupted run. It refuses a checkpoint trained with other
+newest checkpoint: model, EMA, optimiser, step, training seconds and every RNG state (torch's CPU
+and, once CUDA is in use, every CUDA device's; numpy's; Python's), so on the CPU the result is
+bit-identical to an uninterrupted run, and on a GPU it draws the same random numbers (restored when
+the device count matches, else a RuntimeWarning). It refuses a checkpoint trained with other
 settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
 the metrics lines written after that checkpoint, so that every step appears once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, raise_if_disk_full
 from .._core import __version__
 from .._torch import torch
 from ..data.training import TrainingImages
@@ -90,6 +94,29 @@ def build_model(config: Config, sde=None) -> torch.nn.Module:
     return EDMPreconditioned(net, sde if sde is not None else config.sde.build(), m.sigma_data, m.data_mean)
 
 
+def _training_sde(sde: Any, dataset: Any, config: Config) -> Any:
+    """The SDE to train with: `sde`, else the one the dataset was embedded with, else the config's.
+
+    Refuses a cache-backed dataset (one with a manifest) that records no SDE, and an `sde` that
+    differs from the dataset's: either would train on trajectories of one process with another.
+    """
+    recorded = getattr(dataset, "sde", None)
+    if recorded is None and isinstance(getattr(dataset, "manifest", None), dict):
+        raise ValueError(
+            "the dataset's cache manifest records no SDE (parameters.sde), so the process its "
+            "trajectories were embedded with is unknown: compute the cache again with `fpscore "
+            "precompute` (overwrite=True), or pass sde= to the Trainer if you know it"
+        )
+    if sde is not None and recorded is not None and sde.to_dict() != recorded.to_dict():
+        raise ValueError(
+            f"sde={sde.to_dict()} differs from the SDE the dataset was embedded with, "
+            f"{recorded.to_dict()}: pass that one, or none (the dataset's is used)"
+        )
+    if sde is not None:
+        return sde
+    return recorded if recorded is not None else config.sde.build()
+
+
 def _rng_state(generator: torch.Generator) -> dict[str, Any]:
     # numpy's and Python's global generators are saved too, for user code that draws from them
     name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
@@ -105,7 +132,14 @@ def _rng_state(generator: torch.Generator) -> dict[str, Any]:
             "cached": float(cached),
         },
         "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+        **({"cuda": list(torch.cuda.get_rng_state_all())} if _cuda_in_use() else {}),
     }
+
+
+def _cuda_in_use() -> bool:
+    """CUDA is there and this process has used it (before that, its generators hold only what
+    torch.manual_seed gave them, which a resumed run gives them again)."""
+    return torch.cuda.is_available() and torch.cuda.is_initialized()
 
 
 def _set_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
@@ -117,6 +151,24 @@ def _set_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
     )
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    elif cuda is not None:
+        now = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        warnings.warn(
+            f"the checkpoint holds the random state of {len(cuda)} CUDA device(s), this machine has {now}: "
+            "the GPU random draws (dropout) of the resumed run differ from an uninterrupted run's",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    elif _cuda_in_use():
+        warnings.warn(
+            "the checkpoint holds no CUDA random state (written by an older fpscore or without a GPU): "
+            "the GPU random draws (dropout) of the resumed run differ from an uninterrupted run's",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class Trainer:
@@ -124,6 +176,9 @@ class Trainer:
 
     config: a `fpscore.Config`; dataset: see the module docstring; sde and times default to
     the dataset's (`dataset.sde`, `dataset.times`), else to config.sde and linspace(0, 1, N+1).
+    An `sde` other than the dataset's is refused, so is a cache-backed dataset (with a `manifest`)
+    that records none; an in-memory dataset without one trains embedded trajectories (strength ≠ 0,
+    several bins) with config.sde and a UserWarning, the control arm (x⁰ only) silently.
     out_dir: the run folder (default config.train.out). resume: continue from its newest checkpoint;
     without it the folder must not hold checkpoints yet. The network is initialised after
     torch.manual_seed(train.seed) (dropout draws from torch's global generator, which checkpoints
@@ -147,7 +202,7 @@ class Trainer:
         config.validate()
         self.config = copy.deepcopy(config)
         self.dataset = dataset
-        self.sde = sde if sde is not None else getattr(dataset, "sde", None) or config.sde.build()
+        self.sde = _training_sde(sde, dataset, config)
         self.config.sde = SDEConfig.from_sde(self.sde)
         dc = self.config.data
         self.images = TrainingImages(
@@ -158,6 +213,14 @@ class Trainer:
             t_min=dc.t_min,
             time_sampling=dc.time_sampling,
         )
+        if sde is None and getattr(dataset, "sde", None) is None and self.images.embeds:
+            warnings.warn(
+                f"the dataset records no SDE: its trajectories are taken to be embedded with the config's "
+                f"{self.sde.to_dict()}; pass the SDE they were embedded with (InMemoryDataset(..., "
+                "sde=...) or Trainer(..., sde=...)) to silence this",
+                UserWarning,
+                stacklevel=2,
+            )
         self.times, self.T = self.images.times, self.images.T
         self.run_dir = Path(out_dir if out_dir is not None else self.config.train.out)
         tc = self.config.train
@@ -283,7 +346,7 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
-        with bar, open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
+        with bar, open(self.run_dir / "metrics.jsonl", "ab", buffering=0) as log:
             while self.step < total:
                 metrics = self.train_step()
                 rate = (self.step - step_start) / max(time.perf_counter() - t_start, 1e-9)
@@ -291,8 +354,9 @@ class Trainer:
                 bar.update()
                 bar.set_postfix(loss=f"{metrics['loss']:.4g}", refresh=False)
                 if self.step % tc.log_every == 0 or self.step == total:
-                    log.write(json.dumps({"step": self.step, **metrics}) + "\n")
-                    log.flush()
+                    _append_line(
+                        log, self.run_dir / "metrics.jsonl", json.dumps({"step": self.step, **metrics})
+                    )
                 stop = bool(callback(self, metrics)) if callback is not None else False
                 if self.step % tc.checkpoint_every == 0 or self.step == total or stop:
                     self.save()
@@ -350,7 +414,8 @@ class Trainer:
         path = self.run_dir / "metrics.jsonl"
         if not path.is_file():
             return
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        lines = text.splitlines()
         kept = []
         for line in lines:
             try:
@@ -359,13 +424,29 @@ class Trainer:
                 continue
             if isinstance(record, dict) and int(record.get("step", 0)) <= step:
                 kept.append(line)
-        if len(kept) != len(lines):
+        # a last line without its newline (cut short just before it) would glue onto the next one
+        if len(kept) != len(lines) or (text and not text.endswith("\n")):
             with atomic_write(path) as f:
                 f.write("".join(line + "\n" for line in kept).encode())
 
     def score_model(self, ema: bool = True) -> EpsilonScore:
         """The score s(x, t) = −ε̂/λ(t) of the (EMA) network, in eval mode, for the samplers."""
         return EpsilonScore(self.ema.module if ema else self.model, self.sde).eval()
+
+
+def _append_line(log: Any, path: Path, line: str) -> None:
+    """Append `line` and a newline to `log`, the unbuffered append-mode file at `path`; when that
+    fails (a full disk), cut the file back to its old size, so no half line stays, and raise."""
+    start = os.fstat(log.fileno()).st_size
+    data = memoryview((line + "\n").encode())
+    try:
+        while data:
+            data = data[log.write(data) :]
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.ftruncate(log.fileno(), start)
+        raise_if_disk_full(err, path)
+        raise OSError(err.errno, f"cannot append to {path}: {err.strerror or err}") from err
 
 
 # Config entries a resumed run may change: how long it runs and how it reports, not what it trains.
