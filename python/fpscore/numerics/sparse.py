@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
@@ -33,6 +35,8 @@ def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
 
 
 def _pivot_tolerance(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"pivot_tolerance must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"pivot_tolerance must lie in [0, 1), got {value!r}")
