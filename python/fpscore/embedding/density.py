@@ -51,8 +51,9 @@ _FLAT_SIGMA = 10.0
 
 def _smooth(x: NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
     """Gaussian smoothing of the last two axes (edges reflected). An axis much shorter than σ is
-    replaced by its mean: scipy's kernel has 8σ + 1 taps, so σ = 1e6 would take minutes and
-    σ = 1e300 fails with "Maximum allowed size exceeded"."""
+    replaced by its mean: scipy's kernel has 8σ + 1 taps, so σ = 1e6 takes over a second even on
+    a 5×7 image (time and kernel memory grow with σ) and σ = 1e300 fails with "Maximum allowed
+    size exceeded"."""
     from scipy.ndimage import gaussian_filter
 
     flat = [sigma > _FLAT_SIGMA * n for n in x.shape[-2:]]
