@@ -359,3 +359,38 @@ def test_batched_lu_wrong_arrays(n, batch, which, delta, bad):
             continue
         with pytest.raises(TypeError if bad == "complex" else ValueError):
             call()
+
+
+@settings(max_examples=100)
+@given(
+    st.sampled_from([1, 4, 6, 12]),
+    st.one_of(
+        st.none(),
+        st.tuples(st.integers(-2, 13), st.integers(-2, 13)),
+        st.tuples(st.integers(1, 4), st.integers(1, 4)).map(list),
+        st.lists(st.integers(1, 4), max_size=3).map(tuple),
+        st.tuples(st.sampled_from([2**31, 2**40, True, 2.0, "2", None]), st.integers(1, 3)),
+        st.sampled_from((*WRONG_TYPES[:2], 4, "ab")),
+    ),
+)
+@example(4, (2**31, 1))  # TypeError from pybind11 for an integer, now ValueError
+@example(4, (True, 4))  # was taken as (1, 4)
+@example(4, (2,))  # was a pybind11 TypeError
+def test_sparse_lu_grid(n, grid):
+    """grid=(H, W): two integers >= 1 with H*W = n (a list or array will do), or None; a wrong
+    length or value is a ValueError, a non-integer a TypeError."""
+    A = sp.csr_matrix(4 * np.eye(n) + np.eye(n, k=1))
+    is_int = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)  # noqa: E731
+    seq = isinstance(grid, (tuple, list))
+    if grid is None or (
+        seq and len(grid) == 2 and all(map(is_int, grid)) and min(grid) >= 1 and grid[0] * grid[1] == n
+    ):
+        lu = fpscore.SparseLU(A, "nested_dissection", grid=grid)
+        np.testing.assert_allclose(A @ lu.solve(np.ones(n)), np.ones(n))
+        fpscore.BatchedLU(A, 2, grid=grid)
+        return
+    values_wrong = seq and (len(grid) != 2 or all(map(is_int, grid)))
+    with pytest.raises(ValueError if values_wrong else TypeError):
+        fpscore.SparseLU(A, grid=grid)
+    with pytest.raises(ValueError if values_wrong else TypeError):
+        fpscore.BatchedLU(A, 2, grid=grid)
