@@ -340,3 +340,60 @@ def test_sde_parameters(kind, a, b):
     assert np.all(g >= 0) and np.all(std >= 0) and np.all(alpha > 0) | np.all(alpha >= 0)
     assert std[0] == 0.0 and alpha[0] == 1.0
     assert type(sde)(**sde.parameters()).parameters() == sde.parameters()
+
+
+@settings(max_examples=80)
+@given(
+    st.sampled_from([(), (2,)]),
+    st.integers(3, 5),
+    st.integers(1, 3),
+    st.sampled_from(
+        [
+            "field",
+            "levels",
+            "callable",
+            "bad_levels",
+            "shape",
+            "nan",
+            "callable_nan",
+            "callable_shape",
+            "callable_none",
+            "complex",
+            "scalar",
+            "string",
+            "huge",
+        ]
+    ),
+    layouts,
+)
+def test_solve_log_density_drift(lead, H, n_steps, how, kind):
+    """drift: (2, H, W), (N+1, 2, H, W) or a callable t -> (2, H, W); anything else is a
+    ValueError (wrong shape or values) or TypeError (not a real array)."""
+    m0 = np.zeros((*lead, H, H))
+    field = np.full((2, H, H), 0.01)
+    drift = {
+        "field": layout(field, kind),
+        "levels": layout(np.stack([field] * (n_steps + 1)), kind),
+        "callable": lambda t: field * t,
+        "bad_levels": np.stack([field] * (n_steps + 2)),
+        "shape": field[..., :-1],
+        "nan": field * np.nan,
+        "callable_nan": lambda t: field * np.nan,
+        "callable_shape": lambda t: field[0],
+        "callable_none": lambda t: None,
+        "complex": field.astype(complex),
+        "scalar": 0.5,
+        "string": "f",
+        "huge": field * 1e300,
+    }[how]
+    if how in ("field", "levels", "callable", "huge"):
+        try:
+            sol = fpscore.solve_log_density(m0, fpscore.ConstantSDE(1.0), n_steps, drift=drift)
+        except SOLVER_ERRORS:
+            assert how == "huge"
+            return
+        assert sol.m.shape == (n_steps + 1, *lead, H, H) and np.all(np.isfinite(sol.m))
+        return
+    expected = TypeError if how in ("callable_none", "complex", "string") else ValueError
+    with pytest.raises(expected):
+        fpscore.solve_log_density(m0, fpscore.ConstantSDE(1.0), n_steps, drift=drift)
