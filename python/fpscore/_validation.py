@@ -10,6 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+# Counts (steps, iterations, batch sizes, threads) go to the C++ core as 32-bit ints: a larger
+# value is a ValueError here, not pybind11's "incompatible function arguments" TypeError.
+MAX_COUNT = 2**31 - 1
+
 
 def real_array(name: str, value: object, *, min_ndim: int = 0, finite: bool = True) -> NDArray[np.float64]:
     """`value` as a finite float64 array.
@@ -46,6 +50,8 @@ def positive_int(name: str, value: object) -> int:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be <= 2^31 - 1, got {value}")
     return int(value)
 
 
@@ -57,6 +63,8 @@ def optional_count(name: str, value: object) -> int:
         raise TypeError(f"{name} must be an integer >= 0 or None, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0 or None, got {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be <= 2^31 - 1, got {value}")
     return int(value)
 
 

@@ -188,6 +188,10 @@ class ConstantSDE(SDE):
 
     def __init__(self, g: float) -> None:
         self.g_value = positive_float("g", g)
+        if not math.isfinite(self.g_value * self.g_value):
+            # g² (the diffusion integral, the losses' weights) would overflow, and `g**2` raises
+            # OverflowError on a Python float.
+            raise ValueError(f"g must be at most sqrt(max float) ≈ 1.34e154 (g² finite), got {g!r}")
 
     def g(self, t: ArrayLike) -> NDArray[np.float64]:
         xp, t = _times(t)

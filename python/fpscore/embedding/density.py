@@ -1,6 +1,6 @@
 """Step 1 of the method (DESIGN §1, §3): the initial log-density of an image.
 
-    p⁰ ∝ G_σs * x_c + ε   (mean 1 over the grid),   m⁰ = log p⁰                   init="intensity"
+p⁰ ∝ G_σs * x_c + ε   (mean 1 over the grid),   m⁰ = log p⁰                   init="intensity"
 """
 
 from __future__ import annotations
@@ -44,6 +44,28 @@ def _normalise_log(p: NDArray[np.float64], what: str) -> NDArray[np.float64]:
     return np.log(p)
 
 
+# A Gaussian this many times wider than the axis leaves its mean: the slowest mode of the
+# reflected signal (period 2L) keeps a factor exp(-σ²π²/2L²) < 1e-200 of its amplitude.
+_FLAT_SIGMA = 10.0
+
+
+def _smooth(x: NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
+    """Gaussian smoothing of the last two axes (edges reflected). An axis much shorter than σ is
+    replaced by its mean: scipy's kernel has 8σ + 1 taps, so σ = 1e6 takes over a second even on
+    a 5×7 image (time and kernel memory grow with σ) and σ = 1e300 fails with "Maximum allowed
+    size exceeded"."""
+    from scipy.ndimage import gaussian_filter
+
+    flat = [sigma > _FLAT_SIGMA * n for n in x.shape[-2:]]
+    sigmas = [0.0 if f else sigma for f in flat]
+    if any(s > 0.0 for s in sigmas):
+        x = gaussian_filter(x, sigma=(0.0,) * (x.ndim - 2) + tuple(sigmas), mode="reflect")
+    for axis, f in zip((-2, -1), flat, strict=True):
+        if f:
+            x = np.broadcast_to(x.mean(axis=axis, keepdims=True), x.shape)
+    return np.array(x)
+
+
 def _value_kde(fields: NDArray[np.float64], bandwidth: float | None) -> NDArray[np.float64]:
     """Gaussian KDE of the pairs (x[i, j], x[j, i]) of each (H, H) field, at each pixel's own pair.
 
@@ -61,11 +83,16 @@ def _value_kde(fields: NDArray[np.float64], bandwidth: float | None) -> NDArray[
             b = spread * n ** (-1.0 / 6.0) if spread > 0.0 else 1.0  # Scott's rule in d = 2
         else:
             b = bandwidth
+        # The differences are divided by b before squaring: b*b underflows to 0 for b < 1.5e-162
+        # (a tiny spread, or a tiny bandwidth), and -0.5 / (b*b) raised ZeroDivisionError.
+        b = max(b, float(np.finfo(np.float64).smallest_subnormal))
         k = np.empty(n)
-        for start in range(0, n, block):
-            stop = min(start + block, n)
-            d2 = (a[start:stop, None] - a[None, :]) ** 2 + (c[start:stop, None] - c[None, :]) ** 2
-            k[start:stop] = np.exp(d2 * (-0.5 / (b * b))).sum(axis=1)
+        with np.errstate(over="ignore"):
+            for start in range(0, n, block):
+                stop = min(start + block, n)
+                da = (a[start:stop, None] - a[None, :]) / b
+                dc = (c[start:stop, None] - c[None, :]) / b
+                k[start:stop] = np.exp(-0.5 * (da * da + dc * dc)).sum(axis=1)
         out[index] = k.reshape(x.shape)
     return out
 
@@ -103,9 +130,7 @@ def initial_log_density(
     if init == "intensity":
         sigma_s = non_negative_float("sigma_s", sigma_s)
         if sigma_s > 0.0:
-            from scipy.ndimage import gaussian_filter
-
-            x = gaussian_filter(x, sigma=(0.0,) * (x.ndim - 2) + (sigma_s, sigma_s), mode="reflect")
+            x = _smooth(x, sigma_s)
         return _normalise_log(x + eps, "intensity")
     H, W = x.shape[-2:]
     if H != W:

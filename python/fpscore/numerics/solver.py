@@ -284,6 +284,8 @@ def fp_system(
             raise ValueError(f"drift must have shape {(2, *m_prev.shape)}, got {f.shape}")
         div_f = divergence(f, h)
     if ghosts is not None:
+        if bc != "dirichlet":  # as solve_log_density's bc_values: never silently ignored
+            raise ValueError(f"ghosts are only used with bc='dirichlet', got bc={bc!r}")
         ghosts = real_array("ghosts", ghosts)
     indptr, indices, data, rhs = _core.assemble_fp_system(
         m_prev, m_lag, g, dt, h, bc, scheme, drift=f, drift_div=div_f, ghosts=ghosts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
@@ -33,10 +35,27 @@ def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
 
 
 def _pivot_tolerance(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"pivot_tolerance must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"pivot_tolerance must lie in [0, 1), got {value!r}")
     return value
+
+
+def _grid(grid: object, n: int) -> tuple[int, int] | None:
+    """grid=(H, W): two integers >= 1 with H*W = n, or None. Checked here so that an integer
+    beyond 32 bits or a bool is not left to pybind11 (TypeError, or True taken as 1)."""
+    if grid is None:
+        return None
+    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__len__"):
+        raise TypeError(f"grid must be (H, W) or None, got {type(grid).__name__} {grid!r}")
+    if len(grid) != 2:
+        raise ValueError(f"grid must be (H, W), got {len(grid)} values: {grid!r}")
+    H, W = positive_int("grid H", grid[0]), positive_int("grid W", grid[1])
+    if H * W != n:
+        raise ValueError(f"grid must be (H, W) with H*W equal to the matrix order {n}, got ({H}, {W})")
+    return H, W
 
 
 class SparseLU:
@@ -68,6 +87,7 @@ class SparseLU:
         pivot_tolerance = _pivot_tolerance(pivot_tolerance)
         threads = optional_count("threads", threads)
         csr = _canonical_csr(A)
+        grid = _grid(grid, csr.shape[0])
         self.shape: tuple[int, int] = csr.shape
         self._indptr = csr.indptr.astype(np.int64)
         self._indices = csr.indices.astype(np.int32)
@@ -171,6 +191,7 @@ class BatchedLU:
         batch = positive_int("batch", batch)
         threads = optional_count("threads", threads)
         csr = _canonical_csr(A)
+        grid = _grid(grid, csr.shape[0])
         self.shape: tuple[int, int] = csr.shape
         self.nnz_matrix = int(csr.nnz)
         self._lu = _core.BatchedLU(
