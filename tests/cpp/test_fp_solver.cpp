@@ -146,6 +146,30 @@ void divergence_raises_convergence_error() {
     CHECK_THROWS(ConvergenceError, solve_log_density(pb, m0, opt));
 }
 
+// Several threads over the packs of a batch give exactly one thread's answer (each pack is
+// solved on its own; run under ThreadSanitizer in CI).
+void threads_agree_with_one_thread() {
+    const index_t H = 9, W = 11, B = 21;  // 3 to 6 packs, the last one partial
+    FPProblem pb;
+    pb.grid = {H, W, 0.5};
+    pb.boundary = Boundary::Neumann;
+    pb.batch = B;
+    pb.n_steps = 3;
+    std::vector<double> times{0.0, 0.05, 0.1, 0.15}, g(4, 1.0), m0(B * H * W);
+    for (index_t k = 0; k < B * H * W; ++k) m0[k] = -0.5 * std::sin(0.37 * k) - 1.0;
+    pb.times = times;
+    pb.g = g;
+    FPOptions opt;
+    const FPSolution one = solve_log_density(pb, m0, opt);
+    for (const int threads : {2, 3}) {
+        opt.threads = threads;
+        const FPSolution many = solve_log_density(pb, m0, opt);
+        CHECK(many.m == one.m);
+        CHECK(many.score == one.score);
+        CHECK(many.iterations == one.iterations);
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -154,5 +178,6 @@ int main() {
     bad_input_throws();
     oversized_grid_throws();
     divergence_raises_convergence_error();
+    threads_agree_with_one_thread();
     return check::summary("test_fp_solver");
 }
