@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from grid_matrices import grid_matrix
 
 import fpscore
 
@@ -26,22 +27,6 @@ THREADS = 4
 ROUNDS = 150  # refactor + solve pairs per thread
 SCALES = (1.0, 2.0, 4.0, 8.0)  # one per thread
 JOIN_TIMEOUT_S = 300.0
-
-
-def grid_matrix(H: int, W: int, seed: int) -> sp.csr_matrix:
-    """A strictly diagonally dominant, nonsymmetric matrix on the 5-point pattern of an H×W grid."""
-    rng = np.random.default_rng(seed)
-    n = H * W
-    idx = np.arange(n).reshape(H, W)
-    pairs = [(idx[:, :-1], idx[:, 1:]), (idx[:, 1:], idx[:, :-1]),
-             (idx[:-1, :], idx[1:, :]), (idx[1:, :], idx[:-1, :])]
-    rows = np.concatenate([a.ravel() for a, _ in pairs])
-    cols = np.concatenate([b.ravel() for _, b in pairs])
-    off = sp.csr_matrix((rng.uniform(-1.0, 1.0, rows.size), (rows, cols)), shape=(n, n))
-    diag = np.asarray(abs(off).sum(axis=1)).ravel() + rng.uniform(0.5, 1.5, n)
-    A = (off + sp.diags(diag)).tocsr()
-    A.sort_indices()
-    return A
 
 
 def run_threads(work: Callable[[int], None], count: int = THREADS) -> None:

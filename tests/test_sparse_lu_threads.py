@@ -13,22 +13,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from grid_matrices import grid_matrix
 
 import fpscore
-
-
-def grid_matrix(H: int, W: int, seed: int) -> sp.csr_matrix:
-    """A strictly diagonally dominant, nonsymmetric matrix on the 5-point pattern of an H×W grid."""
-    rng = np.random.default_rng(seed)
-    n = H * W
-    idx = np.arange(n).reshape(H, W)
-    pairs = [(idx[:, :-1], idx[:, 1:]), (idx[:, 1:], idx[:, :-1]),
-             (idx[:-1, :], idx[1:, :]), (idx[1:, :], idx[:-1, :])]
-    rows = np.concatenate([a.ravel() for a, _ in pairs])
-    cols = np.concatenate([b.ravel() for _, b in pairs])
-    off = sp.csr_matrix((rng.uniform(-1.0, 1.0, rows.size), (rows, cols)), shape=(n, n))
-    diag = np.asarray(abs(off).sum(axis=1)).ravel() + rng.uniform(0.5, 1.5, n)
-    return (off + sp.diags(diag)).tocsr()
 
 
 def fp_matrix(size: int) -> tuple[sp.csr_matrix, np.ndarray]:
