@@ -58,18 +58,25 @@ class EmbeddingCache:
                 f"the cache {self.cache_dir} is incomplete ({done} of {self.manifest.get('num_shards')} "
                 "shards): run the same pre-computation again to finish it"
             )
-        self.parameters: dict[str, Any] = self.manifest["parameters"]
-        spec = self.parameters.get("sde")
+        parameters = self.manifest.get("parameters")
+        spec = parameters.get("sde") if isinstance(parameters, dict) else None
         if not isinstance(spec, dict):
             raise ValueError(
                 f"the cache {self.cache_dir} records no SDE (parameters.sde in {MANIFEST}): not a cache "
                 "fpscore wrote; compute it again with `fpscore precompute` (overwrite=True)"
             )
+        self.parameters: dict[str, Any] = parameters
         self.sde = sde_from_dict(spec)
-        self.times = np.asarray(self.manifest["times"], dtype=np.float64)
-        self.image_shape = tuple(self.manifest["data"]["image_shape"])
-        self._shards = sorted(self.manifest["shards"], key=lambda e: e["start"])
-        self._starts = np.array([e["start"] for e in self._shards], dtype=np.int64)
+        try:  # a damaged manifest is a ValueError, not a KeyError or AttributeError from deep inside
+            self.times = np.asarray(self.manifest["times"], dtype=np.float64)
+            self.image_shape = tuple(int(v) for v in self.manifest["data"]["image_shape"])
+            self._shards = sorted(self.manifest["shards"], key=lambda e: int(e["start"]))
+            self._starts = np.array([int(e["start"]) for e in self._shards], dtype=np.int64)
+            self._num_images = int(self.manifest["num_images"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+            raise ValueError(f"the manifest of the cache {self.cache_dir} is damaged: {err!r}") from err
+        if self.times.ndim != 1 or not all(isinstance(e.get("embedded"), str) for e in self._shards):
+            raise ValueError(f"the manifest of the cache {self.cache_dir} is damaged")
         if verify:
             for e in self._shards:
                 for kind in ("embedded", "score"):
@@ -78,7 +85,7 @@ class EmbeddingCache:
         self._maps: dict[tuple[str, int], NDArray[Any]] = {}
 
     def __len__(self) -> int:
-        return int(self.manifest["num_images"])
+        return self._num_images
 
     @property
     def num_bins(self) -> int:
@@ -91,6 +98,9 @@ class EmbeddingCache:
 
     def _locate(self, i: int, kind: str) -> tuple[NDArray[Any], int]:
         n = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"image index must be an integer, got {i!r}")
+        i = int(i)
         if not -n <= i < n:
             raise IndexError(f"image index {i} out of range for {n} images")
         i %= n
@@ -103,7 +113,7 @@ class EmbeddingCache:
         key = (kind, k)
         if key not in self._maps:
             self._maps[key] = np.load(self.cache_dir / entry[kind], mmap_mode="r")
-        return self._maps[key], i - entry["start"]
+        return self._maps[key], i - int(entry["start"])
 
     def trajectory(self, i: int) -> NDArray[Any]:
         arr, j = self._locate(i, "embedded")

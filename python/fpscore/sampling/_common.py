@@ -3,6 +3,7 @@ the decorators that give every sampler the common signature."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -37,8 +38,8 @@ def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarr
     """n_steps + 1 equally spaced times from T down to t_end."""
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    if not 0.0 <= t_end < T:
-        raise ValueError(f"need 0 <= t_end < T, got t_end={t_end}, T={T}")
+    if not 0.0 <= t_end < T or not math.isfinite(T):
+        raise ValueError(f"need 0 <= t_end < T < inf, got t_end={t_end}, T={T}")
     return np.linspace(T, t_end, n_steps + 1)
 
 
@@ -56,6 +57,17 @@ def check_times(
     if positive_end and t[-1] <= 0:
         raise ValueError(f"this sampler evaluates the score at the last time, which must be > 0, got {t[-1]}")
     return t
+
+
+def check_state(x: object, name: str = "x") -> torch.Tensor:
+    """x itself when it is a floating-point torch tensor with a batch dimension."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a batch dimension, got a 0-d tensor")
+    return x
 
 
 def batch_time(t: float, x: torch.Tensor) -> torch.Tensor:
@@ -117,6 +129,7 @@ def sampler_function(*, positive_end: bool = False) -> Callable[[Run], Sampler]:
             **options: Any,
         ) -> torch.Tensor:
             t = check_times(times, positive_end=positive_end)
+            check_state(x)
             return run(model, sde, x, t, generator=generator, callback=callback, progress=progress, **options)
 
         # The sampler takes run's name and docstring (so it pickles and documents as the public
@@ -147,7 +160,8 @@ def stepping_sampler(desc: str) -> Callable[[MakeStep], Sampler]:
 @torch.no_grad()
 def tweedie(model: Score, sde, x: torch.Tensor, t: float) -> torch.Tensor:
     """The one-step denoised estimate x̂₀ = (x + λ(t)²·s(x, t))/α(t) (Tweedie's formula), t > 0."""
-    if not t > 0:
-        raise ValueError(f"tweedie needs t > 0 (the score is undefined at t = 0), got {t}")
+    check_state(x)
+    if not (t > 0 and math.isfinite(t)):
+        raise ValueError(f"tweedie needs a finite t > 0 (the score is undefined at t = 0), got {t}")
     tb = batch_time(t, x)
     return (x + bcast(sde.marginal_std(tb), x) ** 2 * model(x, tb)) / bcast(sde.alpha(tb), x)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._torch import torch
-from ._common import Callback, Score, bcast, tweedie
+from ._common import Callback, Score, bcast, check_state, tweedie
 from .ode import heun_ode
 
 
@@ -88,6 +88,7 @@ def denoise(
     """
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    check_state(y, "y")
     if y.ndim != 4:
         raise ValueError(f"denoise takes a batch (B, C, H, W), got shape {tuple(y.shape)}")
     sigmas = [estimate_noise(img) if sigma is None else float(sigma) for img in y]

@@ -224,6 +224,7 @@ class Config:
             if value not in options:
                 raise ValueError(f"{key} must be one of {options}, got {value!r}")
         parse_loss(self.loss.spec)
+        self.sde.build()  # the SDE's own checks (sigma finite, > 0 and != 1 for "ve", ...)
         t = self.train
         positive = {
             "train.steps": t.steps,
@@ -238,7 +239,7 @@ class Config:
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        if not t.lr > 0 or t.warmup < 0 or t.grad_clip < 0 or not 0.0 <= t.ema_decay < 1.0:
+        if not t.lr > 0 or t.warmup < 0 or not t.grad_clip >= 0 or not 0.0 <= t.ema_decay < 1.0:
             raise ValueError(
                 "need train.lr > 0, train.warmup >= 0, train.grad_clip >= 0 (0: off) and "
                 f"0 <= train.ema_decay < 1; got {t.lr}, {t.warmup}, {t.grad_clip}, {t.ema_decay}"

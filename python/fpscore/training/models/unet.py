@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 from ..._torch import torch
+from ..._validation import optional_count, positive_int
 from ..config import TIME_EMBEDDINGS
 
 nn = torch.nn
@@ -136,6 +137,15 @@ class UNet(nn.Module):
         time_scale: float = 1000.0,
     ) -> None:
         super().__init__()
+        image_channels = positive_int("image_channels", image_channels)
+        image_size = positive_int("image_size", image_size)
+        channels = positive_int("channels", channels)
+        if num_res_blocks is None:
+            raise TypeError("num_res_blocks must be an integer >= 0, got None")
+        num_res_blocks = optional_count("num_res_blocks", num_res_blocks)
+        channel_mult = tuple(positive_int("channel_mult", m) for m in channel_mult)
+        if not channel_mult:
+            raise ValueError("channel_mult must name at least one level, got ()")
         if time_embedding not in TIME_EMBEDDINGS:
             raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {time_embedding!r}")
         if image_size % 2 ** (len(channel_mult) - 1):
