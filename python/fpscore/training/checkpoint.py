@@ -74,8 +74,9 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
     digest = path.with_name(path.name + ".sha256")
     with atomic_write(path) as f:
         torch.save(dict(state), f)
+    files = list_checkpoints(run_dir)  # one listing serves the mtime mark and the rotation
     try:
-        _mark_newest(path, list_checkpoints(run_dir))
+        _mark_newest(path, files)
         with atomic_write(digest) as f:
             f.write(f"{sha256_file(path)}  {path.name}\n".encode())
         with atomic_write(d / LATEST) as f:
@@ -85,7 +86,7 @@ def save_checkpoint(run_dir: str | os.PathLike[str], state: Mapping[str, Any], *
             with contextlib.suppress(OSError):
                 p.unlink()
         raise
-    for old in _rotated_out(list_checkpoints(run_dir), path, keep):
+    for old in _rotated_out(files, path, keep):
         for p in (old, old.with_name(old.name + ".sha256")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
@@ -109,11 +110,13 @@ def _rotated_out(files: list[Path], newest: Path, keep: int) -> list[Path]:
     """The checkpoints to delete so that `keep` remain: `newest` (just written) always stays, then
     the others by write order (modification time, step order among equal times), newest first."""
 
+    step_order = {p: k for k, p in enumerate(files)}
+
     def written(p: Path) -> tuple[int, int]:
         try:
-            return p.stat().st_mtime_ns, files.index(p)
+            return p.stat().st_mtime_ns, step_order[p]
         except OSError:  # removed meanwhile: nothing to keep
-            return -1, files.index(p)
+            return -1, step_order[p]
 
     others = sorted((p for p in files if p != newest), key=written, reverse=True)
     return others[keep - 1 :]
