@@ -1,8 +1,9 @@
 """Shared pytest configuration.
 
-Hypothesis profiles for the property-based tests (tests/test_fuzz_*.py): "ci" is selected when
-the CI environment variable is set (derandomized, so a CI run is reproducible, and without the
-example database); "dev" otherwise. HYPOTHESIS_PROFILE names one explicitly. Every property
+Hypothesis profiles for the property-based tests (tests/test_fuzz_*.py): "ci", the default
+(derandomized, so every `pytest` run, a user's or CI's, draws the same examples; no example
+database), and "dev" (random examples, with the database), chosen with HYPOTHESIS_PROFILE=dev
+to search further. Every property
 sets its own bounded max_examples; neither profile has a deadline (timings on shared CI cores
 vary too much).
 """
@@ -24,4 +25,4 @@ if settings is not None:
     }
     settings.register_profile("ci", derandomize=True, database=None, **_common)
     settings.register_profile("dev", **_common)
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
