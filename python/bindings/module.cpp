@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fpscore/fpscore.hpp"
+#include "sparse/numeric/threshold_pivoting_lu.hpp"  // private: cpp/src is on _core's include path
 
 namespace py = pybind11;
 using namespace fpscore;
@@ -305,6 +306,56 @@ py::array_t<double> central_gradient_py(const py::array& m_in, double h, const s
                     {2, H, W});
 }
 
+// The threshold-partial-pivoting LU (private: `_ThresholdPivotingLU`, for the integrator and tests).
+class PyThresholdPivotingLU {
+public:
+    PyThresholdPivotingLU(const py::array& indptr_in, const Array<index_t>& indices,
+                          const Array<index_t>& column_order, double threshold, double pivot_tolerance) {
+        csr_order(indptr_in);  // before indptr is converted (copied)
+        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
+        const Pattern pattern = check_pattern(indptr, indices, std::nullopt);
+        if (column_order.ndim() != 1)
+            throw std::invalid_argument("column_order must be one-dimensional, got " +
+                                        std::to_string(column_order.ndim()) + " dimensions");
+        std::vector<index_t> order(column_order.data(), column_order.data() + column_order.size());
+        py::gil_scoped_release release;
+        lu_ = std::make_unique<detail::ThresholdPivotingLU>(pattern.view, std::move(order), threshold,
+                                                            pivot_tolerance);
+        n_ = pattern.view.n;
+    }
+
+    void factor(const Array<double>& data) {
+        if (data.ndim() != 1)
+            throw std::invalid_argument("data must be one-dimensional (one value per stored entry), got " +
+                                        std::to_string(data.ndim()) + " dimensions");
+        ExclusiveCall call(mutex_);
+        lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
+    }
+
+    py::array_t<double> solve(const py::array& b_in) const {
+        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n_)
+            throw std::invalid_argument("b must have shape (" + std::to_string(n_) + ",) or (" +
+                                        std::to_string(n_) + ", k)");
+        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
+        const auto b = py::cast<Array<double>>(b_in);
+        std::vector<double> x(b.data(), b.data() + b.size());
+        {
+            SharedCall call(mutex_);
+            lu_->solve(x.data(), x.size(), nrhs);
+        }
+        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
+        return to_numpy(std::move(x), shape);
+    }
+
+    const detail::ThresholdPivotingLU& lu() const { return *lu_; }
+    index_t n() const { return n_; }
+
+private:
+    std::unique_ptr<detail::ThresholdPivotingLU> lu_;
+    index_t n_ = 0;
+    mutable std::shared_mutex mutex_;  // see the top of this file
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -365,4 +416,17 @@ PYBIND11_MODULE(_core, m) {
           py::arg("drift_div") = py::none(), py::arg("ghosts") = py::none());
     m.def("central_gradient", &central_gradient_py, py::arg("m"), py::arg("h"), py::arg("bc"),
           py::arg("ghosts") = py::none());
+
+    py::class_<PyThresholdPivotingLU>(m, "_ThresholdPivotingLU")
+        .def(py::init<const py::array&, const Array<index_t>&, const Array<index_t>&, double, double>(),
+             py::arg("indptr"), py::arg("indices"), py::arg("column_order"), py::arg("threshold") = 0.1,
+             py::arg("pivot_tolerance") = 0.0)
+        .def("factor", &PyThresholdPivotingLU::factor, py::arg("data"))
+        .def("solve", &PyThresholdPivotingLU::solve, py::arg("b"))
+        .def_property_readonly("n", &PyThresholdPivotingLU::n)
+        .def_property_readonly("factored", [](const PyThresholdPivotingLU& s) { return s.lu().factored(); })
+        .def_property_readonly("nnz", [](const PyThresholdPivotingLU& s) { return s.lu().nnz_factors(); })
+        .def_property_readonly("off_diagonal_pivots",
+                               [](const PyThresholdPivotingLU& s) { return s.lu().off_diagonal_pivots(); })
+        .def_property_readonly("factor_flops", [](const PyThresholdPivotingLU& s) { return s.lu().factor_flops(); });
 }
