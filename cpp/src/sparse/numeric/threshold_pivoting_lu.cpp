@@ -109,6 +109,8 @@ ThresholdPivotingLU::ThresholdPivotingLU(const CsrView& a, std::vector<index_t> 
     stack_.resize(n);
     cursor_.resize(n);
     reach_.resize(n);
+    search_end_.resize(n);
+    pruned_.resize(n);
 }
 
 bool ThresholdPivotingLU::factored() const { return factored_; }
@@ -129,12 +131,12 @@ index_t ThresholdPivotingLU::reach(index_t j, index_t column) {
         index_t head = 0;
         stack_[0] = start;
         mark_[start] = column;
-        cursor_[0] = step_of_row_[start] >= 0 ? l_colptr_[step_of_row_[start]] : 0;
+        cursor_[0] = step_of_row_[start] >= 0 ? l_colptr_[step_of_row_[start]] : 0;  // rows not pivoted: leaves
         while (head >= 0) {
             const index_t i = stack_[head];
             const index_t step = step_of_row_[i];
             if (step >= 0) {
-                const offset_t end = l_colptr_[step + 1];
+                const offset_t end = search_end_[step];
                 offset_t p = cursor_[head];
                 while (p < end && mark_[l_rows_[p]] == column) ++p;
                 if (p < end) {
@@ -151,6 +153,33 @@ index_t ThresholdPivotingLU::reach(index_t j, index_t column) {
         }
     }
     return top;
+}
+
+void ThresholdPivotingLU::prune(index_t k, index_t pivot_row) {
+    // Symmetric pruning (Eisenstat–Liu): when U(s, k) ≠ 0 and L(pivot_row, s) ≠ 0, every row of
+    // L(:, s) not pivoted yet is also in L(:, k), reachable from s through pivot_row. Later searches
+    // may skip those rows of L(:, s): they are moved behind the pivoted ones and search_end_[s] stops
+    // before them. The numeric solve still uses the whole column.
+    for (offset_t p = u_colptr_[k]; p < u_colptr_[k + 1]; ++p) {
+        const index_t s = u_rows_[p];
+        if (pruned_[s]) continue;
+        const offset_t begin = l_colptr_[s], end = l_colptr_[s + 1];
+        bool meets_pivot = false;
+        for (offset_t q = begin; q < end && !meets_pivot; ++q) meets_pivot = l_rows_[q] == pivot_row;
+        if (!meets_pivot) continue;
+        offset_t head = begin, tail = end;  // [begin, head): pivoted rows; [tail, end): not pivoted
+        while (head < tail) {
+            if (step_of_row_[l_rows_[head]] >= 0) {
+                ++head;
+            } else {
+                --tail;
+                std::swap(l_rows_[head], l_rows_[tail]);
+                std::swap(l_values_[head], l_values_[tail]);
+            }
+        }
+        search_end_[s] = head;
+        pruned_[s] = 1;
+    }
 }
 
 void ThresholdPivotingLU::fail(index_t k, index_t top, const std::string& why) {
@@ -252,6 +281,9 @@ void ThresholdPivotingLU::factor(const double* values, std::size_t count) {
         flops += static_cast<double>(lnz - l_begin);
         l_colptr_[k + 1] = lnz;
         u_colptr_[k + 1] = unz;
+        search_end_[k] = lnz;
+        pruned_[k] = 0;
+        prune(k, pivot_row);
     }
     for (offset_t p = 0; p < lnz; ++p) l_rows_[p] = step_of_row_[l_rows_[p]];  // rows of A → pivot steps
     flops_ = flops;

@@ -40,6 +40,8 @@ private:
     // The rows reachable from column j of A in the graph of the L columns found so far, written to
     // reach_[top..n) in topological order; returns top.
     index_t reach(index_t j, index_t column);
+    // Shortens the searches through the L columns that column k (pivoted on pivot_row) makes redundant.
+    void prune(index_t k, index_t pivot_row);
     // Throws SingularMatrixError for column k after zeroing the work vector on reach_[top..n).
     [[noreturn]] void fail(index_t k, index_t top, const std::string& why);
 
@@ -62,6 +64,8 @@ private:
     aligned_vector<index_t> l_rows_, u_rows_;
     aligned_vector<double> l_values_, u_values_;
     aligned_vector<double> u_diagonal_;
+    std::vector<offset_t> search_end_;  // the depth-first search follows L(:, s) up to search_end_[s]
+    std::vector<char> pruned_;          // whether L(:, s) has been pruned (it is done at most once)
     std::vector<index_t> row_of_step_;  // P: step k pivots on row row_of_step_[k] of A
     std::vector<index_t> step_of_row_;  // its inverse; -1 for rows not pivoted yet (during factor())
 
