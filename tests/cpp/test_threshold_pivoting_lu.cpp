@@ -356,6 +356,24 @@ void solves_many_right_hand_sides() {
     lu.solve(none.data(), 0, 0);  // zero right-hand sides: nothing to do
 }
 
+// CsrView allows unsorted columns and repeated entries (summed); the factorisation accepts them.
+void repeated_and_unsorted_entries_add_up() {
+    const TestCsr base = random_zero_diagonal(60, 3, 61);
+    TestCsr a;
+    a.n = base.n;
+    a.indptr.push_back(0);
+    for (index_t i = 0; i < base.n; ++i) {
+        for (auto p = base.indptr[i + 1]; p-- > base.indptr[i];) {  // each row reversed, its entries halved
+            a.indices.push_back(base.indices[p]);
+            a.data.push_back(0.25 * base.data[p]);
+            a.indices.push_back(base.indices[p]);
+            a.data.push_back(0.75 * base.data[p]);
+        }
+        a.indptr.push_back(static_cast<offset_t>(a.indices.size()));
+    }
+    check_solves(a, shuffled(a.n, 3));
+}
+
 void order_one() {
     const TestCsr a = csr_from(1, {{{0, 0}, -4.0}});
     ThresholdPivotingLU lu(a.view(), natural(1));
@@ -437,6 +455,7 @@ int main() {
     failure_leaves_the_object_usable();
     refactor_chooses_pivots_anew();
     solves_many_right_hand_sides();
+    repeated_and_unsorted_entries_add_up();
     order_one();
     deep_search_at_a_million();
     bad_arguments_throw();
