@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fpscore/fpscore.hpp"
+#include "sparse/ordering/matching.hpp"
 
 namespace py = pybind11;
 using namespace fpscore;
@@ -365,4 +366,28 @@ PYBIND11_MODULE(_core, m) {
           py::arg("drift_div") = py::none(), py::arg("ghosts") = py::none());
     m.def("central_gradient", &central_gradient_py, py::arg("m"), py::arg("h"), py::arg("bc"),
           py::arg("ghosts") = py::none());
+
+    // Private: the maximum-product matching and scaling (MC64-style) for the sparse LU, exposed
+    // for its tests. Returns (row_of_column, row_scale, column_scale).
+    m.def(
+        "_max_product_matching",
+        [](const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data) {
+            csr_order(indptr_in);  // before indptr is converted (copied)
+            const auto indptr = py::cast<Array<offset_t>>(indptr_in);
+            if (data.ndim() != 1 || data.size() != indices.size())
+                throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
+                                            std::to_string(indices.size()) + ", len(data) = " +
+                                            std::to_string(data.size()));
+            const Pattern pattern = check_pattern(indptr, indices, std::nullopt);
+            detail::MatchingScaling result;
+            {
+                py::gil_scoped_release release;
+                result = detail::max_product_matching(pattern.view, data.data(), static_cast<std::size_t>(data.size()));
+            }
+            const auto n = static_cast<py::ssize_t>(pattern.view.n);
+            return py::make_tuple(to_numpy(std::move(result.row_of_column), {n}),
+                                  to_numpy(std::move(result.row_scale), {n}),
+                                  to_numpy(std::move(result.column_scale), {n}));
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"));
 }

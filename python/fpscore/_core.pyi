@@ -100,3 +100,6 @@ def assemble_fp_system(
 def central_gradient(
     m: NDArray[np.float64], h: float, bc: str, ghosts: NDArray[np.float64] | None = None
 ) -> NDArray[np.float64]: ...
+def _max_product_matching(
+    indptr: NDArray[np.int64], indices: NDArray[np.int32], data: NDArray[np.float64]
+) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]: ...
