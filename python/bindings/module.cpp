@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "fpscore/fpscore.hpp"
-#include "sparse/numeric/threshold_pivoting_lu.hpp"  // private: cpp/src is on _core's include path
+#include "sparse/ordering/matching.hpp"
+#include "sparse/numeric/threshold_pivoting_lu.hpp"
 
 namespace py = pybind11;
 using namespace fpscore;
@@ -429,4 +430,28 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("off_diagonal_pivots",
                                [](const PyThresholdPivotingLU& s) { return s.lu().off_diagonal_pivots(); })
         .def_property_readonly("factor_flops", [](const PyThresholdPivotingLU& s) { return s.lu().factor_flops(); });
+
+    // Private: the maximum-product matching and scaling (MC64-style) for the sparse LU, exposed
+    // for its tests. Returns (row_of_column, row_scale, column_scale).
+    m.def(
+        "_max_product_matching",
+        [](const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data) {
+            csr_order(indptr_in);  // before indptr is converted (copied)
+            const auto indptr = py::cast<Array<offset_t>>(indptr_in);
+            if (data.ndim() != 1 || data.size() != indices.size())
+                throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
+                                            std::to_string(indices.size()) + ", len(data) = " +
+                                            std::to_string(data.size()));
+            const Pattern pattern = check_pattern(indptr, indices, std::nullopt);
+            detail::MatchingScaling result;
+            {
+                py::gil_scoped_release release;
+                result = detail::max_product_matching(pattern.view, data.data(), static_cast<std::size_t>(data.size()));
+            }
+            const auto n = static_cast<py::ssize_t>(pattern.view.n);
+            return py::make_tuple(to_numpy(std::move(result.row_of_column), {n}),
+                                  to_numpy(std::move(result.row_scale), {n}),
+                                  to_numpy(std::move(result.column_scale), {n}));
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"));
 }
