@@ -364,15 +364,17 @@ def test_singular_matrix_error_is_runtime_error() -> None:
     [[4.0, 1.0, 0.0], [1.0, 4.0, 1.0], [0.0, 0.0, 0.0]],     # last row zero
 ], ids=["rank1", "zero-row", "zero-diagonal", "last-row-zero"])
 def test_singular_raises(dense: list[list[float]], ordering: str) -> None:
+    """Diagonal pivoting's own test of its pivots (the other paths: test_sparse_lu_robust.py)."""
     A = sp.csr_matrix(np.array(dense))
     with pytest.raises(fpscore.SingularMatrixError, match="pivot"):
-        fpscore.SparseLU(A, ordering=ordering)
+        fpscore.SparseLU(A, ordering=ordering, pivoting="diagonal")
 
 
 def test_structurally_missing_diagonal() -> None:
     A = sp.csr_matrix((np.array([1.0, 1.0]), np.array([1, 0]), np.array([0, 1, 2])), shape=(2, 2))
     with pytest.raises(fpscore.SingularMatrixError):
-        fpscore.SparseLU(A)
+        fpscore.SparseLU(A, pivoting="diagonal")
+    np.testing.assert_array_equal(fpscore.SparseLU(A).solve([1.0, 2.0]), [2.0, 1.0])
 
 
 def test_tiny_pivot_against_tolerance() -> None:
@@ -380,8 +382,8 @@ def test_tiny_pivot_against_tolerance() -> None:
     dense = np.array([[1e-14, 1.0], [0.0, 1.0]])
     A = sp.csr_matrix(dense)
     with pytest.raises(fpscore.SingularMatrixError):
-        fpscore.SparseLU(A)
-    x = fpscore.SparseLU(A, pivot_tolerance=1e-15).solve(np.array([1.0, 2.0]))
+        fpscore.SparseLU(A, pivoting="diagonal")
+    x = fpscore.SparseLU(A, pivoting="diagonal", pivot_tolerance=1e-15).solve(np.array([1.0, 2.0]))
     np.testing.assert_allclose(x, np.linalg.solve(dense, [1.0, 2.0]), rtol=1e-12)
 
 

@@ -182,6 +182,83 @@ private:
     mutable std::shared_mutex mutex_;  // see the top of this file
 };
 
+// The Python-facing general LU (fpscore.SparseLU): any nonsingular matrix. Its solves
+// refine and may refactorise (Matched falling back to Partial), so they lock exclusively.
+class PyGeneralLU {
+public:
+    PyGeneralLU(const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data,
+                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
+                const std::string& pivoting, double pivot_tolerance, int threads, int max_refinement_steps) {
+        csr_order(indptr_in);  // before indptr is converted (copied)
+        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
+        if (data.ndim() != 1 || data.size() != indices.size())
+            throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
+                                        std::to_string(indices.size()) + ", len(data) = " +
+                                        std::to_string(data.size()));
+        GeneralLUOptions options;
+        options.ordering = parse_ordering(ordering);
+        options.pivoting = parse_pivoting(pivoting);
+        options.pivot_tolerance = pivot_tolerance;
+        options.threads = threads;
+        options.max_refinement_steps = max_refinement_steps;
+        const Pattern pattern = check_pattern(indptr, indices, grid);
+        nnz_ = static_cast<py::ssize_t>(indices.size());
+        py::gil_scoped_release release;
+        lu_ = std::make_unique<GeneralLU>(pattern.view, data.data(), static_cast<std::size_t>(data.size()), options,
+                                          pattern.grid);
+    }
+
+    void refactor(const Array<double>& data) {
+        if (data.ndim() != 1 || data.size() != nnz_)
+            throw std::invalid_argument("refactor needs " + std::to_string(nnz_) +
+                                        " values (one per stored entry of the analysed matrix), got " +
+                                        std::to_string(data.size()));
+        ExclusiveCall call(mutex_);
+        lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
+    }
+
+    // (x, refinement steps, backward error)
+    py::tuple solve(const py::array& b_in) {
+        const index_t n = lu_->n();
+        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n)
+            throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" +
+                                        std::to_string(n) + ", k)");
+        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
+        const auto b = py::cast<Array<double>>(b_in);
+        std::vector<double> x(b.data(), b.data() + b.size());
+        SolveReport report{0, 0.0};
+        if (nrhs > 0) {
+            ExclusiveCall call(mutex_);
+            report = lu_->solve(x.data(), x.size(), nrhs);
+        }
+        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
+        return py::make_tuple(to_numpy(std::move(x), shape), report.refinement_steps, report.backward_error);
+    }
+
+    // A snapshot of the state a property reads, taken under the lock.
+    struct State {
+        FactorReport report;
+        std::shared_ptr<const SymbolicLU> symbolic;
+        std::vector<index_t> row_of_column;
+        int threads = 1;
+    };
+    State state() const {
+        State s;
+        SharedCall call(mutex_);
+        s.report = lu_->factor_report();
+        s.symbolic = lu_->symbolic();
+        s.row_of_column = lu_->row_of_column();
+        s.threads = lu_->threads();
+        return s;
+    }
+    index_t n() const { return lu_->n(); }
+
+private:
+    std::unique_ptr<GeneralLU> lu_;
+    py::ssize_t nnz_ = 0;              // values per matrix
+    mutable std::shared_mutex mutex_;  // see the top of this file
+};
+
 // Many matrices with one pattern: factorised and solved together (interleaved lanes).
 class PyBatchedLU {
 public:
@@ -391,6 +468,38 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("permutation", [](const PySparseLU& s) {
             return py::array_t<index_t>(static_cast<py::ssize_t>(s.symbolic().n()), s.symbolic().permutation().data());
         });
+
+    py::class_<PyGeneralLU>(m, "GeneralLU")
+        .def(py::init<const py::array&, const Array<index_t>&, const Array<double>&, const std::string&,
+                      std::optional<std::pair<index_t, index_t>>, const std::string&, double, int, int>(),
+             py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("ordering") = "auto",
+             py::arg("grid") = py::none(), py::arg("pivoting") = "auto",
+             py::arg("pivot_tolerance") = SparseLU::kDefaultPivotTolerance, py::arg("threads") = 1,
+             py::arg("max_refinement_steps") = 10)
+        .def("refactor", &PyGeneralLU::refactor, py::arg("data"))
+        .def("solve", &PyGeneralLU::solve, py::arg("b"))
+        .def_property_readonly("n", &PyGeneralLU::n)
+        .def("state", [](const PyGeneralLU& s) {
+            const PyGeneralLU::State st = s.state();
+            py::dict d;
+            d["path"] = to_string(st.report.path);
+            d["matched_fell_back"] = st.report.matched_fell_back;
+            d["off_diagonal_pivots"] = st.report.off_diagonal_pivots;
+            d["nnz"] = st.report.nnz_factors;
+            d["factor_flops"] = st.report.factor_flops;
+            d["threads"] = st.threads;
+            if (st.symbolic) {
+                d["nnz_structural"] = st.report.path == Pivoting::Partial ? st.report.nnz_factors
+                                                                          : st.symbolic->nnz_structural();
+                d["ordering"] = to_string(st.symbolic->ordering());
+                d["permutation"] = py::array_t<index_t>(static_cast<py::ssize_t>(st.symbolic->n()),
+                                                        st.symbolic->permutation().data());
+            }
+            if (!st.row_of_column.empty())
+                d["row_of_column"] = py::array_t<index_t>(static_cast<py::ssize_t>(st.row_of_column.size()),
+                                                          st.row_of_column.data());
+            return d;
+        }, "The path of the last factorisation and its figures, read under the object's lock.");
 
     py::class_<PyBatchedLU>(m, "BatchedLU")
         .def(py::init<const py::array&, const Array<index_t>&, index_t, const std::string&,

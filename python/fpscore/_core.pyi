@@ -43,6 +43,25 @@ class SparseLU:
     @property
     def permutation(self) -> NDArray[np.int32]: ...
 
+class GeneralLU:
+    def __init__(
+        self,
+        indptr: NDArray[np.int64],
+        indices: NDArray[np.int32],
+        data: NDArray[np.float64],
+        ordering: str = "auto",
+        grid: tuple[int, int] | None = None,
+        pivoting: str = "auto",
+        pivot_tolerance: float = 1e-13,
+        threads: int = 1,
+        max_refinement_steps: int = 10,
+    ) -> None: ...
+    def refactor(self, data: NDArray[np.float64]) -> None: ...
+    def solve(self, b: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, float]: ...
+    def state(self) -> dict[str, object]: ...
+    @property
+    def n(self) -> int: ...
+
 class BatchedLU:
     def __init__(
         self,

@@ -57,12 +57,15 @@ def positive_int(name: str, value: object) -> int:
 
 def optional_count(name: str, value: object) -> int:
     """A non-negative integer, None meaning 0 ("all")."""
-    if value is None:
-        return 0
+    return 0 if value is None else non_negative_int(name, value, none_allowed=True)
+
+
+def non_negative_int(name: str, value: object, *, none_allowed: bool = False) -> int:
+    or_none = " or None" if none_allowed else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 0 or None, got {value!r}")
+        raise TypeError(f"{name} must be an integer >= 0{or_none}, got {value!r}")
     if value < 0:
-        raise ValueError(f"{name} must be >= 0 or None, got {value}")
+        raise ValueError(f"{name} must be >= 0{or_none}, got {value}")
     if value > MAX_COUNT:
         raise ValueError(f"{name} must be <= 2^31 - 1, got {value}")
     return int(value)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
-from .._validation import choice, optional_count, positive_int, real_array
+from .._validation import choice, non_negative_int, optional_count, positive_int, real_array
 
 ORDERINGS = ("auto", "natural", "minimum_degree", "nested_dissection", "rcm")
+PIVOTINGS = ("auto", "diagonal", "matched", "partial")
 
 
 def _canonical_csr(A: object, name: str = "A") -> sp.csr_matrix:
@@ -58,20 +60,45 @@ def _grid(grid: object, n: int) -> tuple[int, int] | None:
     return H, W
 
 
+class SolveReport(NamedTuple):
+    """What the last `SparseLU.solve` did: iterative-refinement steps taken, and the normwise
+    backward error ‖b − A x‖∞ / (‖A‖∞ ‖x‖∞ + ‖b‖∞) of its worst right-hand side (NaN on the
+    "diagonal" path, which does not form the residual)."""
+
+    refinement_steps: int
+    backward_error: float
+
+
 class SparseLU:
-    """LU factors of a square sparse matrix, with the ordering and fill pattern kept for reuse.
+    """LU factors of any square nonsingular sparse matrix, with the analysis kept for reuse.
+
+    pivoting: how pivots are chosen, per factorisation.
+
+    * "auto" (default): "diagonal" when the matrix is diagonally dominant by rows or by columns
+      (the Fokker–Planck systems are), else "matched".
+    * "diagonal": static pivots on A's diagonal, the fastest; stable for diagonally dominant
+      matrices. A pivot at or below pivot_tolerance · max|a_ij| of its row raises
+      SingularMatrixError (so does a zero diagonal).
+    * "matched": a maximum-product matching puts large entries on the diagonal and scales rows
+      and columns (MC64-style), then static pivots on that matrix; a pivot below 1e-8 of its row,
+      or a solve whose refinement ends above a backward error of 1e-12, switches to "partial".
+    * "partial": the matched and scaled matrix with threshold partial pivoting (the diagonal kept
+      while within 0.1 of the column's largest candidate).
+
+    On the "matched" and "partial" paths every solve is refined against A (at most
+    max_refinement_steps steps); `last_solve` reports the steps and the backward error. A
+    structurally singular matrix, or one with no acceptable pivot under partial pivoting,
+    raises SingularMatrixError.
 
     ordering: "auto" (nested dissection when the pattern is a 5-point grid, minimum degree
     otherwise), "natural", "minimum_degree", "nested_dissection" or "rcm". grid=(H, W) names
-    the grid of a row-major 5-point pattern for geometric nested dissection.
-    Pivots come from the diagonal (static pivoting); a pivot at or below
-    pivot_tolerance · max|a_ij| of its row raises SingularMatrixError.
+    the grid of a row-major 5-point pattern for geometric nested dissection (diagonal path).
     threads (None or 0: all cores, the default) >= 2 factorises and solves the two halves of
-    the elimination tree below its top separator at once, when the ordering has such halves
-    (nested dissection does) and the matrix is large enough to gain; `threads` tells how many
-    a factorisation uses. The second thread is a helper shared by the process, spinning for
-    about a millisecond after each use so that the next starts at once; threads=1 keeps to
-    the calling thread.
+    the elimination tree below its top separator at once on the static-pivot paths, when the
+    ordering has such halves (nested dissection does) and the matrix is large enough to gain;
+    `threads` tells how many the last factorisation used. The second thread is a helper shared
+    by the process, spinning for about a millisecond after each use so that the next starts at
+    once; threads=1 keeps to the calling thread.
     """
 
     def __init__(
@@ -80,53 +107,95 @@ class SparseLU:
         ordering: str = "auto",
         *,
         grid: tuple[int, int] | None = None,
+        pivoting: str = "auto",
         pivot_tolerance: float = 1e-13,
         threads: int | None = None,
+        max_refinement_steps: int = 10,
     ) -> None:
         choice("ordering", ordering, ORDERINGS)
+        choice("pivoting", pivoting, PIVOTINGS)
         pivot_tolerance = _pivot_tolerance(pivot_tolerance)
         threads = optional_count("threads", threads)
+        max_refinement_steps = non_negative_int("max_refinement_steps", max_refinement_steps)
         csr = _canonical_csr(A)
         grid = _grid(grid, csr.shape[0])
         self.shape: tuple[int, int] = csr.shape
+        self.pivoting: str = pivoting
         self._indptr = csr.indptr.astype(np.int64)
         self._indices = csr.indices.astype(np.int32)
-        self._lu = _core.SparseLU(
-            self._indptr, self._indices, csr.data, ordering, grid, float(pivot_tolerance), threads
+        self._lu = _core.GeneralLU(
+            self._indptr,
+            self._indices,
+            csr.data,
+            ordering,
+            grid,
+            pivoting,
+            float(pivot_tolerance),
+            threads,
+            max_refinement_steps,
         )
+        self.last_solve: SolveReport | None = None
+
+    @property
+    def path(self) -> str:
+        """The path of the last factorisation: "diagonal", "matched" or "partial"."""
+        return str(self._lu.state()["path"])
+
+    @property
+    def matched_fell_back(self) -> bool:
+        """Whether the last factorisation, or a solve after it, rejected "matched" for "partial"."""
+        return bool(self._lu.state()["matched_fell_back"])
+
+    @property
+    def off_diagonal_pivots(self) -> int:
+        """"partial" path: the pivots taken off the matched diagonal."""
+        return int(self._lu.state()["off_diagonal_pivots"])
+
+    @property
+    def row_matching(self) -> NDArray[np.int32] | None:
+        """"matched"/"partial": row j of the matched matrix is row row_matching[j] of A."""
+        rows = self._lu.state().get("row_of_column")
+        return None if rows is None else np.asarray(rows)
 
     @property
     def threads(self) -> int:
-        """Threads a factorisation runs on (1, or 2 when the elimination tree splits)."""
-        return int(self._lu.threads)
+        """Threads the last factorisation ran on (1, or 2 when the elimination tree splits)."""
+        return int(self._lu.state()["threads"])
 
     @property
     def nnz(self) -> int:
-        """Stored entries of L + U (L's unit diagonal not stored), with the explicit zeros that
-        merging small supernodes into dense blocks adds."""
-        return int(self._lu.nnz)
+        """Stored entries of L + U (L's unit diagonal not stored); on the static-pivot paths
+        with the explicit zeros that merging small supernodes into dense blocks adds."""
+        return int(self._lu.state()["nnz"])
+
+    @property
+    def nnz_matrix(self) -> int:
+        """Stored entries of A (the length of `refactor`'s data)."""
+        return len(self._indices)
 
     @property
     def nnz_structural(self) -> int:
         """Entries of L + U in the exact fill pattern of the ordering (the fill)."""
-        return int(self._lu.nnz_structural)
+        return int(self._lu.state()["nnz_structural"])
 
     @property
     def ordering(self) -> str:
-        return str(self._lu.ordering)
+        return str(self._lu.state()["ordering"])
 
     @property
     def perm(self) -> NDArray[np.int32]:
-        """The symmetric permutation: row and column perm[k] of A are eliminated k-th."""
-        return np.asarray(self._lu.permutation)
+        """The symmetric permutation: row and column perm[k] are eliminated k-th (of A on the
+        "diagonal" path, of the row-matched matrix otherwise, where it is the column order)."""
+        return np.asarray(self._lu.state()["permutation"])
 
     @property
     def factor_flops(self) -> float:
-        """Floating-point operations of one numeric factorisation."""
-        return float(self._lu.factor_flops)
+        """Floating-point operations of the last numeric factorisation."""
+        return float(self._lu.state()["factor_flops"])
 
     def refactor(self, data: object) -> None:
-        """Factorise new values on the same pattern, reusing the ordering and symbolic analysis.
+        """Factorise new values on the same pattern, reusing the ordering, the symbolic
+        analysis and (on the "matched"/"partial" paths) the matching and scaling.
 
         data: a scipy.sparse matrix with the same pattern, or the 1-D `.data` of the
         canonical CSR form of the matrix (sorted indices, no duplicates).
@@ -147,6 +216,7 @@ class SparseLU:
                     f"data must have shape ({len(self._indices)},), one value per stored entry, "
                     f"got {values.shape}"
                 )
+        self.last_solve = None
         self._lu.refactor(values)
 
     def solve(self, b: ArrayLike) -> NDArray[np.float64]:
@@ -155,10 +225,15 @@ class SparseLU:
         n = self.shape[0]
         if b.ndim not in (1, 2) or b.shape[0] != n:
             raise ValueError(f"b must have shape ({n},) or ({n}, k), got {b.shape}")
-        return self._lu.solve(b)
+        x, steps, error = self._lu.solve(b)
+        self.last_solve = SolveReport(int(steps), float(error))
+        return x
 
     def __repr__(self) -> str:
-        return f"SparseLU(n={self.shape[0]}, nnz(L+U)={self.nnz}, ordering={self.ordering!r})"
+        return (
+            f"SparseLU(n={self.shape[0]}, nnz(L+U)={self.nnz}, ordering={self.ordering!r}, "
+            f"path={self.path!r})"
+        )
 
 
 class BatchedLU:
