@@ -103,6 +103,25 @@ def test_sparse_lu_any_matrix_solves_or_is_singular(A, ordering, tol):
     assert x.shape == (n,)
 
 
+@settings(max_examples=150)
+@given(any_square(), st.sampled_from(ORDERINGS), st.sampled_from(["auto", "matched", "partial"]))
+def test_sparse_lu_nonsingular_matrix_solves_like_dense_lu(A, ordering, pivoting):
+    """A matrix that numpy finds well conditioned (cond < 1e8) is never called singular, and its
+    solution has a backward error within 10x of numpy's dense LU with partial pivoting."""
+    dense = A.toarray()
+    n = A.shape[0]
+    if np.linalg.cond(dense) > 1e8:
+        return
+    b = np.arange(1.0, n + 1) * float(np.abs(dense).max())
+    x = fpscore.SparseLU(A, ordering, pivoting=pivoting, threads=1).solve(b)
+
+    def error(x):
+        scale = np.abs(dense).sum(axis=1).max() * np.abs(x).max() + np.abs(b).max()
+        return np.abs(dense @ x - b).max() / scale
+
+    assert error(x) <= 10 * max(error(np.linalg.solve(dense, b)), np.finfo(float).eps)
+
+
 def _bad_matrix():
     return st.one_of(
         st.builds(lambda: np.eye(3)),  # dense
