@@ -47,8 +47,9 @@ struct GeneralLUOptions {
     double pivot_tolerance = 1e-13;
     // Threads of the static-pivot factorisation (SparseLU's meaning: 0 = all cores).
     int threads = 1;
-    // Iterative refinement steps at most per solve on the Matched and Partial paths
-    // (0: none). The Diagonal path is backward stable without them.
+    // Iterative refinement steps at most per solve on the Matched and Partial paths, stopping
+    // at a backward error of 2ε or when a step does not halve it (0: none). The Diagonal path
+    // is backward stable without them.
     int max_refinement_steps = 10;
 };
 
