@@ -274,6 +274,19 @@ void singular_matrices_throw() {
     throws_singular(csr_from(30, product), 1e-10);
 
     throws_singular(csr_from(1, {{{0, 0}, 0.0}}), 0.0);
+    // Finite entries whose elimination overflows: −1e308 − 1e308 = −inf as the last pivot.
+    const TestCsr overflow = dense_2x2(1.0, 1e308, 1.0, -1e308);
+    ThresholdPivotingLU natural_lu(overflow.view(), natural(2));
+    CHECK_THROWS(SingularMatrixError, natural_lu.factor(overflow.data.data(), overflow.data.size()));
+    // The same in U: column 2 gets U(1, 2) = 1e308 − (−1e308) = inf from L(1, 0), with nothing below it.
+    const TestCsr in_u = csr_from(3, {{{0, 0}, 1.0},
+                                      {{0, 2}, 1e308},
+                                      {{1, 0}, -1.0},
+                                      {{1, 1}, 1.0},
+                                      {{1, 2}, 1e308},
+                                      {{2, 2}, 1.0}});
+    ThresholdPivotingLU u_lu(in_u.view(), natural(3), 1.0);
+    CHECK_THROWS(SingularMatrixError, u_lu.factor(in_u.data.data(), in_u.data.size()));
     // A tiny pivot against its column passes with tolerance 0 and fails with 1e-12.
     const TestCsr tiny = dense_2x2(1.0, 1.0, 1.0, 1.0 + 1e-14);
     ThresholdPivotingLU lu(tiny.view(), natural(2), 0.1, 0.0);

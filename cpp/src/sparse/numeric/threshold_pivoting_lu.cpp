@@ -228,11 +228,13 @@ void ThresholdPivotingLU::factor(const double* values, std::size_t count) {
             column_max = std::max(column_max, std::abs(work_[a_rows_[s]]));
 
         // x ← L₀⁻¹ x in topological order; pivoted rows give U's column.
+        bool finite = true;
         for (index_t t = top; t < n_; ++t) {
             const index_t i = reach_[t];
             const index_t step = step_of_row_[i];
             if (step < 0) continue;
             const double xi = work_[i];
+            finite &= std::abs(xi) <= std::numeric_limits<double>::max();
             u_rows_[unz] = step;
             u_values_[unz++] = xi;
             const offset_t begin = l_colptr_[step], end = l_colptr_[step + 1];
@@ -241,9 +243,9 @@ void ThresholdPivotingLU::factor(const double* values, std::size_t count) {
         }
 
         // The pivot among the rows not pivoted yet: the preferred row if large enough, else the largest.
+        if (!finite) fail(k, top, "produced an entry of U that is not finite (overflow)");
         index_t largest = -1;
         double largest_abs = 0.0;
-        bool finite = true;
         for (index_t t = top; t < n_; ++t) {
             const index_t i = reach_[t];
             if (step_of_row_[i] >= 0) continue;
