@@ -22,6 +22,8 @@ skip with the reason when missing; so do the gallery matrices without pyamg.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -41,6 +43,15 @@ def _relative_residual(A, x, b) -> float:
     return float(np.max(np.abs(A @ x - b)) / np.max(np.abs(b)))
 
 
+def _optional(module: str, reason: str):
+    """The module, or a skip naming the reason and the import error (a missing package, or one
+    whose native library is missing: both are ImportErrors)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        pytest.skip(f"{reason} ({error})")
+
+
 @pytest.fixture(scope="session")
 def peer_systems(fp_matrices):
     """matrix id -> [(A, b), (A', b')] on one pattern (cached)."""
@@ -51,8 +62,7 @@ def peer_systems(fp_matrices):
             if matrix.startswith("fp_"):
                 cache[matrix] = fp_matrices(int(matrix.removeprefix("fp_")))
             else:
-                pytest.importorskip("pyamg", reason="pyamg not installed: pip install .[bench]")
-
+                _optional("pyamg", "pyamg not available: pip install .[bench]")
                 cache[matrix] = gallery_pair(matrix)
         return cache[matrix]
 
@@ -60,15 +70,11 @@ def peer_systems(fp_matrices):
 
 
 def _pardiso():
-    return pytest.importorskip(
-        "peer_pardiso", reason="MKL PARDISO not available: pip install pypardiso (or .[bench])"
-    )
+    return _optional("peer_pardiso", "MKL PARDISO not available: pip install .[bench] (pypardiso)")
 
 
 def _umfpack():
-    module = pytest.importorskip(
-        "peer_umfpack", reason="UMFPACK not available: apt-get install libumfpack5 (Debian)"
-    )
+    module = _optional("peer_umfpack", "UMFPACK not available: apt-get install libumfpack5 (Debian)")
     module.pin_blas_one_thread()
     return module
 
