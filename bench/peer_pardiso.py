@@ -105,11 +105,6 @@ class PardisoLU:
         self._call(_ALL, data, np.ascontiguousarray(b, dtype=np.float64), x)
         return x
 
-    @property
-    def perturbed_pivots(self) -> int:
-        """iparm(14): pivots PARDISO perturbed in the last factorisation."""
-        return int(self._iparm[13])
-
     def close(self) -> None:
         if self._live:
             self._live = False
