@@ -2,8 +2,10 @@
 
     python -m pytest bench --benchmark-only --benchmark-json=bench.json
     python bench/report.py bench.json
+    python bench/report.py bench.json --peers   # only the peer-solver tables
 
-Ratios are scipy time / fpscore time from the same run (> 1: fpscore faster).
+Ratios are scipy time / fpscore time from the same run (> 1: fpscore faster). The tables of the
+peer solvers (PARDISO, UMFPACK) come from bench/report_peers.py and follow when the file has them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_peers import peer_tables
 
 SIZES = (32, 64, 128, 256)
 
@@ -22,7 +27,8 @@ def _load(path: Path) -> dict[tuple[str, str], dict]:
         name = b["name"].split("[")[0].removeprefix("test_")
         if (b.get("params") or {}).get("threads") == 2:
             name += "_two_threads"
-        out[(b["group"], name)] = {"median": b["stats"]["median"], **b.get("extra_info", {})}
+        stats = b["stats"]
+        out[(b["group"], name)] = {"median": stats["median"], "iqr": stats["iqr"], **b.get("extra_info", {})}
     return out
 
 
@@ -119,10 +125,15 @@ def _targets(r: dict) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--peers"):
         print(__doc__)
         return 2
-    print("\n".join(_targets(_load(Path(argv[1])))))
+    if len(argv) == 3:
+        print("\n".join(peer_tables(_load(Path(argv[1])))))
+        return 0
+    records = _load(Path(argv[1]))
+    peers = peer_tables(records)
+    print("\n".join(_targets(records) + (["", *peers] if peers else [])))
     return 0
 
 
