@@ -221,14 +221,19 @@ private:
 
     // One Dijkstra search per unmatched column. A search that finds no free row leaves its
     // column unmatched, and the rows it reached can never lie on an augmenting path again
-    // (they stay matched, and every edge of their columns leads back among them): they are
-    // marked dead, so failed searches cost O(nnz log n) in all.
+    // (they stay matched, and every edge of their columns leads back among them): they stay
+    // marked done for good, so failed searches cost O(nnz log n) in all.
     index_t augment_the_rest() {
         std::vector<double> distance(static_cast<std::size_t>(n_), kInf);
         std::vector<index_t> reached_from(static_cast<std::size_t>(n_), -1);
-        std::vector<char> dead(static_cast<std::size_t>(n_), 0);
         std::vector<index_t> done, touched;
         RowHeap heap(n_);
+        // Plain pointers: the stores into the heap and distances cannot alias them.
+        const offset_t* const ptr = c_.ptr.data();
+        const index_t* const row = c_.row.data();
+        const double* const cost = c_.cost.data();
+        const double* const u = u_.data();
+        const index_t* const column_of_row = column_of_row_.data();
         index_t unmatched = 0;
         for (index_t j0 = 0; j0 < n_; ++j0) {
             if (row_of_column_[j0] >= 0) continue;
@@ -237,18 +242,20 @@ private:
             // Relaxes the edges of column j at distance dj; true when a path of length dj to a
             // free row is found, which nothing still in the heap can beat.
             auto scan = [&](index_t j, double dj) {
-                for (offset_t p = c_.ptr[j]; p < c_.ptr[j + 1]; ++p) {
-                    const index_t i = c_.row[p];
-                    if (dead[i] || heap.position(i) == RowHeap::kDone) continue;
-                    const double d = dj + (c_.cost[p] - u_[i] - v_[j]);
+                const double base = dj - v_[j];  // d = dj + (c_ij - u_i - v_j)
+                for (offset_t p = ptr[j], end = ptr[j + 1]; p < end; ++p) {
+                    const index_t i = row[p];
+                    const index_t at = heap.position(i);
+                    if (at == RowHeap::kDone) continue;
+                    const double d = base + (cost[p] - u[i]);
                     if (d >= shortest) continue;
-                    if (column_of_row_[i] < 0) {
+                    if (column_of_row[i] < 0) {
                         shortest = d;
                         free_row = i;
                         reached_from[i] = j;
                         if (d <= dj) return true;
                     } else if (d < distance[i]) {
-                        if (distance[i] == kInf) touched.push_back(i);
+                        if (at == RowHeap::kAbsent) touched.push_back(i);
                         distance[i] = d;
                         reached_from[i] = j;
                         heap.push_or_decrease(i, distance);
@@ -260,27 +267,28 @@ private:
             while (!found && !heap.empty() && distance[heap.top()] < shortest) {
                 const index_t i = heap.pop(distance);
                 done.push_back(i);
-                found = scan(column_of_row_[i], distance[i]);
+                found = scan(column_of_row[i], distance[i]);
             }
             if (free_row < 0) {
-                ++unmatched;
-                for (const index_t i : done) dead[i] = 1;
-            } else {
-                // Duals: rows settled at distance d_i < D move by D - d_i, which keeps every
-                // reduced cost >= 0 and makes the path's edges tight.
-                for (const index_t i : done) {
-                    const double lift = shortest - distance[i];
-                    u_[i] -= lift;
-                    v_[column_of_row_[i]] += lift;
-                }
-                v_[j0] += shortest;
-                for (index_t i = free_row;;) {
-                    const index_t j = reached_from[i];
-                    const index_t next = row_of_column_[j];
-                    match(i, j);
-                    if (j == j0) break;
-                    i = next;
-                }
+                ++unmatched;  // the heap is empty: every touched row is done, and stays so
+                touched.clear();
+                done.clear();
+                continue;
+            }
+            // Duals: rows settled at distance d_i < D move by D - d_i, which keeps every
+            // reduced cost >= 0 and makes the path's edges tight.
+            for (const index_t i : done) {
+                const double lift = shortest - distance[i];
+                u_[i] -= lift;
+                v_[column_of_row_[i]] += lift;
+            }
+            v_[j0] += shortest;
+            for (index_t i = free_row;;) {
+                const index_t j = reached_from[i];
+                const index_t next = row_of_column_[j];
+                match(i, j);
+                if (j == j0) break;
+                i = next;
             }
             heap.clear();
             for (const index_t i : touched) {
