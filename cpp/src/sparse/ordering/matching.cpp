@@ -26,6 +26,7 @@ struct CostColumns {
     std::vector<index_t> row;
     std::vector<double> cost;
     std::vector<double> column_max;
+    std::vector<double> log_column_max;
 };
 
 // Rejects what the algorithm cannot take: a malformed pattern, a wrong value count, a
@@ -66,6 +67,8 @@ CostColumns cost_columns(const CsrView& a, const double* values) {
             c.column_max[j] = std::max(c.column_max[j], std::abs(values[p]));
         }
     for (std::size_t j = 0; j < n; ++j) c.ptr[j + 1] += c.ptr[j];
+    c.log_column_max.resize(n);
+    for (std::size_t j = 0; j < n; ++j) c.log_column_max[j] = std::log(c.column_max[j]);  // -inf if empty
     c.row.resize(static_cast<std::size_t>(c.ptr[n]));
     c.cost.resize(static_cast<std::size_t>(c.ptr[n]));
     std::vector<offset_t> next(c.ptr.begin(), c.ptr.end() - 1);
@@ -77,7 +80,7 @@ CostColumns cost_columns(const CsrView& a, const double* values) {
             const double ratio = c.column_max[j] / magnitude;
             const offset_t q = next[j]++;
             c.row[q] = i;
-            c.cost[q] = std::isfinite(ratio) ? std::log(ratio) : std::log(c.column_max[j]) - std::log(magnitude);
+            c.cost[q] = std::isfinite(ratio) ? std::log(ratio) : c.log_column_max[j] - std::log(magnitude);
         }
     return c;
 }
@@ -325,7 +328,7 @@ struct Duals {
     double shift = 0.0;
 
     double log_row(index_t i) const { return u[i] + shift; }
-    double log_column(const CostColumns& c, index_t j) const { return v[j] - std::log(c.column_max[j]) - shift; }
+    double log_column(const CostColumns& c, index_t j) const { return v[j] - c.log_column_max[j] - shift; }
 
     // Chooses the shift that minimises the largest |log scale|; true when it is <= kMaxLogScale.
     bool centre(const CostColumns& c) {
@@ -358,7 +361,7 @@ void fit_duals_to_range(const CostColumns& c, const std::vector<index_t>& column
     for (index_t k = 0; k < n; ++k) {
         // u_k <= kMaxLogScale and log column_scale = v_j - log max|a_kj| >= -kMaxLogScale (shift 0).
         const index_t j = column_of_row[k];
-        const double upper = std::min(kMaxLogScale, u[k] + v[j] - std::log(c.column_max[j]) + kMaxLogScale);
+        const double upper = std::min(kMaxLogScale, u[k] + v[j] - c.log_column_max[j] + kMaxLogScale);
         change[k] = upper - u[k];
     }
     RowHeap heap(n);
