@@ -26,6 +26,7 @@ struct CostColumns {
     std::vector<index_t> row;
     std::vector<double> cost;
     std::vector<double> column_max;
+    std::vector<double> log_column_max;
 };
 
 // Rejects what the algorithm cannot take: a malformed pattern, a wrong value count, a
@@ -66,6 +67,8 @@ CostColumns cost_columns(const CsrView& a, const double* values) {
             c.column_max[j] = std::max(c.column_max[j], std::abs(values[p]));
         }
     for (std::size_t j = 0; j < n; ++j) c.ptr[j + 1] += c.ptr[j];
+    c.log_column_max.resize(n);
+    for (std::size_t j = 0; j < n; ++j) c.log_column_max[j] = std::log(c.column_max[j]);  // -inf if empty
     c.row.resize(static_cast<std::size_t>(c.ptr[n]));
     c.cost.resize(static_cast<std::size_t>(c.ptr[n]));
     std::vector<offset_t> next(c.ptr.begin(), c.ptr.end() - 1);
@@ -77,7 +80,7 @@ CostColumns cost_columns(const CsrView& a, const double* values) {
             const double ratio = c.column_max[j] / magnitude;
             const offset_t q = next[j]++;
             c.row[q] = i;
-            c.cost[q] = std::isfinite(ratio) ? std::log(ratio) : std::log(c.column_max[j]) - std::log(magnitude);
+            c.cost[q] = std::isfinite(ratio) ? std::log(ratio) : c.log_column_max[j] - std::log(magnitude);
         }
     return c;
 }
@@ -221,14 +224,19 @@ private:
 
     // One Dijkstra search per unmatched column. A search that finds no free row leaves its
     // column unmatched, and the rows it reached can never lie on an augmenting path again
-    // (they stay matched, and every edge of their columns leads back among them): they are
-    // marked dead, so failed searches cost O(nnz log n) in all.
+    // (they stay matched, and every edge of their columns leads back among them): they stay
+    // marked done for good, so failed searches cost O(nnz log n) in all.
     index_t augment_the_rest() {
         std::vector<double> distance(static_cast<std::size_t>(n_), kInf);
         std::vector<index_t> reached_from(static_cast<std::size_t>(n_), -1);
-        std::vector<char> dead(static_cast<std::size_t>(n_), 0);
         std::vector<index_t> done, touched;
         RowHeap heap(n_);
+        // Plain pointers: the stores into the heap and distances cannot alias them.
+        const offset_t* const ptr = c_.ptr.data();
+        const index_t* const row = c_.row.data();
+        const double* const cost = c_.cost.data();
+        const double* const u = u_.data();
+        const index_t* const column_of_row = column_of_row_.data();
         index_t unmatched = 0;
         for (index_t j0 = 0; j0 < n_; ++j0) {
             if (row_of_column_[j0] >= 0) continue;
@@ -237,18 +245,20 @@ private:
             // Relaxes the edges of column j at distance dj; true when a path of length dj to a
             // free row is found, which nothing still in the heap can beat.
             auto scan = [&](index_t j, double dj) {
-                for (offset_t p = c_.ptr[j]; p < c_.ptr[j + 1]; ++p) {
-                    const index_t i = c_.row[p];
-                    if (dead[i] || heap.position(i) == RowHeap::kDone) continue;
-                    const double d = dj + (c_.cost[p] - u_[i] - v_[j]);
+                const double base = dj - v_[j];  // d = dj + (c_ij - u_i - v_j)
+                for (offset_t p = ptr[j], end = ptr[j + 1]; p < end; ++p) {
+                    const index_t i = row[p];
+                    const index_t at = heap.position(i);
+                    if (at == RowHeap::kDone) continue;
+                    const double d = base + (cost[p] - u[i]);
                     if (d >= shortest) continue;
-                    if (column_of_row_[i] < 0) {
+                    if (column_of_row[i] < 0) {
                         shortest = d;
                         free_row = i;
                         reached_from[i] = j;
                         if (d <= dj) return true;
                     } else if (d < distance[i]) {
-                        if (distance[i] == kInf) touched.push_back(i);
+                        if (at == RowHeap::kAbsent) touched.push_back(i);
                         distance[i] = d;
                         reached_from[i] = j;
                         heap.push_or_decrease(i, distance);
@@ -260,27 +270,28 @@ private:
             while (!found && !heap.empty() && distance[heap.top()] < shortest) {
                 const index_t i = heap.pop(distance);
                 done.push_back(i);
-                found = scan(column_of_row_[i], distance[i]);
+                found = scan(column_of_row[i], distance[i]);
             }
             if (free_row < 0) {
-                ++unmatched;
-                for (const index_t i : done) dead[i] = 1;
-            } else {
-                // Duals: rows settled at distance d_i < D move by D - d_i, which keeps every
-                // reduced cost >= 0 and makes the path's edges tight.
-                for (const index_t i : done) {
-                    const double lift = shortest - distance[i];
-                    u_[i] -= lift;
-                    v_[column_of_row_[i]] += lift;
-                }
-                v_[j0] += shortest;
-                for (index_t i = free_row;;) {
-                    const index_t j = reached_from[i];
-                    const index_t next = row_of_column_[j];
-                    match(i, j);
-                    if (j == j0) break;
-                    i = next;
-                }
+                ++unmatched;  // the heap is empty: every touched row is done, and stays so
+                touched.clear();
+                done.clear();
+                continue;
+            }
+            // Duals: rows settled at distance d_i < D move by D - d_i, which keeps every
+            // reduced cost >= 0 and makes the path's edges tight.
+            for (const index_t i : done) {
+                const double lift = shortest - distance[i];
+                u_[i] -= lift;
+                v_[column_of_row_[i]] += lift;
+            }
+            v_[j0] += shortest;
+            for (index_t i = free_row;;) {
+                const index_t j = reached_from[i];
+                const index_t next = row_of_column_[j];
+                match(i, j);
+                if (j == j0) break;
+                i = next;
             }
             heap.clear();
             for (const index_t i : touched) {
@@ -317,7 +328,7 @@ struct Duals {
     double shift = 0.0;
 
     double log_row(index_t i) const { return u[i] + shift; }
-    double log_column(const CostColumns& c, index_t j) const { return v[j] - std::log(c.column_max[j]) - shift; }
+    double log_column(const CostColumns& c, index_t j) const { return v[j] - c.log_column_max[j] - shift; }
 
     // Chooses the shift that minimises the largest |log scale|; true when it is <= kMaxLogScale.
     bool centre(const CostColumns& c) {
@@ -350,7 +361,7 @@ void fit_duals_to_range(const CostColumns& c, const std::vector<index_t>& column
     for (index_t k = 0; k < n; ++k) {
         // u_k <= kMaxLogScale and log column_scale = v_j - log max|a_kj| >= -kMaxLogScale (shift 0).
         const index_t j = column_of_row[k];
-        const double upper = std::min(kMaxLogScale, u[k] + v[j] - std::log(c.column_max[j]) + kMaxLogScale);
+        const double upper = std::min(kMaxLogScale, u[k] + v[j] - c.log_column_max[j] + kMaxLogScale);
         change[k] = upper - u[k];
     }
     RowHeap heap(n);
