@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter
 from conftest import N_STEPS, fpscore_solve, scipy_solve
+from scipy.ndimage import gaussian_filter
 
 SIZES = (32, 64, 128, 256)
 SINGLE_ROUND_FROM = 128
@@ -84,7 +84,9 @@ def _mass_batch(kind: str) -> np.ndarray:
 @pytest.mark.benchmark(group="solver_mass_3x32")
 def test_scipy_solve_unit_mass(benchmark):
     m0 = _mass_batch("unit_mass")
-    traj = benchmark.pedantic(lambda: [scipy_solve(field) for field in m0], rounds=1, iterations=1, warmup_rounds=0)
+    traj = benchmark.pedantic(
+        lambda: [scipy_solve(field) for field in m0], rounds=1, iterations=1, warmup_rounds=0
+    )
     assert all(np.all(np.isfinite(t)) for t in traj)
     benchmark.extra_info.update(shape=list(MASS_SHAPE), n_steps=N_STEPS)
 
