@@ -23,6 +23,9 @@ from hypothesis import strategies as st  # noqa: E402
 import fpscore  # noqa: E402
 from fpscore.training.config import LOSS_NAMES, TIME_SAMPLINGS  # noqa: E402
 
+# Values that are not "section.key=value" strings.
+WRONG = [3, None, 1.5, b"sde.sigma=3", ["sde.sigma=3"], ("sde.sigma", 3)]
+
 # -- backends ---------------------------------------------------------------------------------------
 
 
@@ -224,6 +227,73 @@ def test_config_override(extra):
     except (ValueError, TypeError):
         return
     _check_config(cfg)
+
+
+# Every float field of the config and the values it allows, written here apart from Config.validate.
+FLOAT_RANGES = {
+    "model.dropout": lambda v: 0 <= v < 1,
+    "model.time_scale": lambda v: 0 < v < math.inf,
+    "model.sigma_data": lambda v: 0 < v < math.inf,
+    "model.data_mean": math.isfinite,
+    "data.t_min": lambda v: 0 <= v < 1,
+    "data.strength": math.isfinite,
+    "train.lr": lambda v: 0 < v < math.inf,
+    "train.grad_clip": lambda v: 0 <= v < math.inf,
+    "train.ema_decay": lambda v: 0 <= v < 1,
+    "train.weight_decay": lambda v: 0 <= v < math.inf,
+}
+
+
+@settings(max_examples=60)
+@given(
+    key=st.sampled_from(sorted(FLOAT_RANGES)),
+    value=st.one_of(
+        st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, 0.5, -1e-300, 1e300]),
+        st.floats(-2, 2),
+    ),
+)
+@example(key="model.dropout", value=math.nan)
+@example(key="model.time_scale", value=math.nan)
+@example(key="model.sigma_data", value=math.nan)
+@example(key="model.data_mean", value=math.nan)
+@example(key="train.lr", value=math.inf)
+@example(key="train.weight_decay", value=math.nan)
+def test_config_float_fields(key, value):
+    cfg = fpscore.Config()
+    cfg.set(key, value)
+    if FLOAT_RANGES[key](value):
+        cfg.validate()
+        assert fpscore.load_config(None, [f"{key}={value!r}"]).to_dict() == cfg.to_dict()
+    else:
+        with pytest.raises(ValueError, match=key):
+            cfg.validate()
+
+
+@settings(max_examples=30)
+@given(
+    overrides=st.one_of(
+        st.lists(
+            st.one_of(st.sampled_from(["sde.sigma=3", "train.steps=2"]), st.sampled_from(WRONG)), max_size=3
+        ),
+        st.sampled_from(["sde.sigma=3", b"sde.sigma=3", 3, {"sde.sigma": 3}, ("train.steps=2",)]),
+    )
+)
+@example(overrides=[3])
+@example(overrides=[None])
+@example(overrides="sde.sigma=3")
+def test_load_config_override_types(overrides):
+    strings = isinstance(overrides, (list, tuple)) and all(isinstance(o, str) for o in overrides)
+    try:
+        cfg = fpscore.load_config(None, overrides)
+    except TypeError:
+        assert not strings
+        return
+    assert strings
+    expected = fpscore.Config()
+    for o in overrides:
+        key, value = o.split("=")
+        expected.set(key, int(value))
+    assert cfg.to_dict() == expected.to_dict()
 
 
 @settings(max_examples=20)
@@ -436,20 +506,33 @@ def test_uniform_times(n, T, t_end):
     assert t.ndim == 1 and t.size >= 2 and np.isfinite(t).all() and (np.diff(t) < 0).all()
 
 
-@settings(max_examples=20)
+@settings(max_examples=30)
 @given(
-    t=st.one_of(st.floats(-1, 1), st.sampled_from([0.5, 1e-3, 0.0, -1.0, math.nan, math.inf, -math.inf])),
+    t=st.one_of(
+        st.floats(-1, 1),
+        st.floats(1, 1e300),
+        st.sampled_from([0.5, 1e-3, 0.0, -1.0, math.nan, math.inf, -math.inf, 63.0, 64.0, 3.5e38, 1e39]),
+    ),
     shape=st.sampled_from([(2, 1, 4, 4), (1, 3)]),
+    dtype=st.sampled_from(["float32", "float64"]),
 )
-@example(t=math.inf, shape=(1, 3))
-def test_tweedie(t, shape):
+@example(t=math.inf, shape=(1, 3), dtype="float32")
+@example(t=1e39, shape=(1, 3), dtype="float32")
+@example(t=3.5e38, shape=(1, 3), dtype="float32")
+@example(t=100.0, shape=(1, 3), dtype="float32")
+def test_tweedie(t, shape, dtype):
     torch = pytest.importorskip("torch")
+    x = torch.ones(shape, dtype=getattr(torch, dtype))
     try:
-        out = fpscore.samplers.tweedie(lambda x, tb: -x, fpscore.VESDE(2.0), torch.ones(shape), t)
+        out = fpscore.samplers.tweedie(lambda x, tb: -x, fpscore.VESDE(2.0), x, t)
     except (ValueError, TypeError):
+        # refused only outside (0, inf) or where 4ᵗ (in λ(t)² = (4ᵗ − 1)/(2 ln 2)) overflows the dtype
+        assert not 0 < t < math.inf or 2 * t * math.log(2.0) > math.log(torch.finfo(x.dtype).max)
         return
     assert 0 < t < math.inf and tuple(out.shape) == shape
-    assert torch.isfinite(out).all()
+    # x̂₀ = (x + λ²·(−x))/α = 1 − λ² for x = 1 (VE: α = 1)
+    lam2 = math.expm1(2 * t * math.log(2.0)) / (2 * math.log(2.0))
+    assert torch.allclose(out.double(), torch.full(shape, 1 - lam2, dtype=torch.float64), rtol=1e-5)
 
 
 @settings(max_examples=15)

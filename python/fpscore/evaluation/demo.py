@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -241,10 +242,22 @@ def run_demo(
     (default: printed above the progress bar). Raises ValueError, before computing or writing
     anything, for a folder the demo did not create (see `prepare_demo_folder`).
     """
-    if image not in DEMO_IMAGES:
-        raise ValueError(f"image must be one of {DEMO_IMAGES}, got {image!r}")
-    if "embed" not in arms or not set(arms) <= set(ARMS):
-        raise ValueError(f"arms must include 'embed' and be drawn from {ARMS}, got {tuple(arms)}")
+    _check_arguments(
+        out,
+        image=image,
+        size=size,
+        counts={
+            "max_steps": max_steps,
+            "eval_every": eval_every,
+            "n_samples": n_samples,
+            "sample_steps": sample_steps,
+        },
+        target_ssim=target_ssim,
+        seed=seed,
+        progress=progress,
+        log=log,
+        arms=arms,
+    )
     arms = tuple(a for a in ARMS if a in arms)  # embedding first: the figure's samples-over-training row
     out_dir = prepare_demo_folder(out)
     t_start = time.perf_counter()
@@ -369,6 +382,48 @@ def run_demo(
     (out_dir / "summary.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
     log("      " + "\n      ".join(text))
     return result
+
+
+def _check_arguments(
+    out: Any,
+    *,
+    image: Any,
+    size: Any,
+    counts: dict[str, Any],
+    target_ssim: Any,
+    seed: Any,
+    progress: Any,
+    log: Any,
+    arms: Any,
+) -> None:
+    """run_demo's arguments, checked before the folder is touched or anything is computed."""
+    from .._validation import positive_int
+
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if not isinstance(image, str) or image not in DEMO_IMAGES:
+        raise ValueError(f"image must be one of {DEMO_IMAGES}, got {image!r}")
+    # the demo's U-Net halves the image twice (model.channel_mult = [1, 2, 2])
+    if positive_int("size", size) % 4:
+        raise ValueError(f"size must be a multiple of 4 (the demo's U-Net halves it twice), got {size}")
+    for name, value in counts.items():
+        positive_int(name, value)
+    if isinstance(target_ssim, bool) or not isinstance(target_ssim, numbers.Real):
+        raise TypeError(f"target_ssim must be a number, got {type(target_ssim).__name__}")
+    if not -1.0 < target_ssim <= 1.0:
+        raise ValueError(f"target_ssim must be in (-1, 1] (SSIM's range), got {target_ssim}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    if not 0 <= seed <= 2**63 - 3:  # seed + 2 seeds a torch.Generator, which takes 64-bit values
+        raise ValueError(f"seed must be in [0, 2^63 - 3], got {seed}")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    if log is not None and not callable(log):
+        raise TypeError(f"log must be a function of one string or None, got {type(log).__name__}")
+    if isinstance(arms, (str, bytes)) or not isinstance(arms, Sequence):
+        raise TypeError(f"arms must be a sequence of arm names from {ARMS}, got {arms!r}")
+    if "embed" not in arms or not all(isinstance(a, str) and a in ARMS for a in arms):
+        raise ValueError(f"arms must include 'embed' and be drawn from {ARMS}, got {tuple(arms)}")
 
 
 def _train_arm(

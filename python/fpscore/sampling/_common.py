@@ -70,6 +70,17 @@ def check_state(x: object, name: str = "x") -> torch.Tensor:
     return x
 
 
+def check_times_fit(t: np.ndarray | float, x: torch.Tensor) -> None:
+    """The times must be representable in x's dtype (they become tensors of it): t > 3.4e38 is
+    inf in float32, which torch refuses with a RuntimeError."""
+    largest = float(np.max(np.abs(t)))
+    if largest > torch.finfo(x.dtype).max:
+        raise ValueError(
+            f"time {largest:g} overflows the state's dtype {x.dtype} (largest "
+            f"{torch.finfo(x.dtype).max:g}): use smaller times or a wider dtype"
+        )
+
+
 def batch_time(t: float, x: torch.Tensor) -> torch.Tensor:
     return torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
 
@@ -130,6 +141,7 @@ def sampler_function(*, positive_end: bool = False) -> Callable[[Run], Sampler]:
         ) -> torch.Tensor:
             t = check_times(times, positive_end=positive_end)
             check_state(x)
+            check_times_fit(t, x)
             return run(model, sde, x, t, generator=generator, callback=callback, progress=progress, **options)
 
         # The sampler takes run's name and docstring (so it pickles and documents as the public
@@ -163,5 +175,11 @@ def tweedie(model: Score, sde, x: torch.Tensor, t: float) -> torch.Tensor:
     check_state(x)
     if not (t > 0 and math.isfinite(t)):
         raise ValueError(f"tweedie needs a finite t > 0 (the score is undefined at t = 0), got {t}")
+    check_times_fit(t, x)
     tb = batch_time(t, x)
-    return (x + bcast(sde.marginal_std(tb), x) ** 2 * model(x, tb)) / bcast(sde.alpha(tb), x)
+    lam2, alpha = bcast(sde.marginal_std(tb), x) ** 2, bcast(sde.alpha(tb), x)
+    if not (torch.isfinite(lam2).all() and (alpha > 0).all()):
+        raise ValueError(
+            f"at t = {t:g} the SDE's λ(t)² or 1/α(t) overflows {x.dtype} ({sde!r}): use a smaller t"
+        )
+    return (x + lam2 * model(x, tb)) / alpha

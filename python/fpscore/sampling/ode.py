@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._torch import torch
+from .._validation import positive_float
 from ._common import Score, Step, pf_velocity, progress_bar, sampler_function, stepping_sampler
 
 
@@ -61,6 +62,7 @@ def rk45_ode(
     """
     from scipy.integrate import solve_ivp
 
+    rtol, atol = positive_float("rtol", rtol), positive_float("atol", atol)
     callback, progress = common["callback"], common["progress"]
     shape, dtype, device = x.shape, x.dtype, x.device
     with progress_bar(0, progress, "rk45 (evaluations)") as bar:

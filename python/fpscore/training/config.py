@@ -244,10 +244,32 @@ class Config:
                 "need train.lr > 0, train.warmup >= 0, train.grad_clip >= 0 (0: off) and "
                 f"0 <= train.ema_decay < 1; got {t.lr}, {t.warmup}, {t.grad_clip}, {t.ema_decay}"
             )
+        for name, value in (("train.lr", t.lr), ("train.grad_clip", t.grad_clip)):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value}")
+        if not (math.isfinite(t.weight_decay) and t.weight_decay >= 0):
+            raise ValueError(f"train.weight_decay must be finite and >= 0, got {t.weight_decay}")
+        self._validate_model_floats()
+        if self.loss.sw_projections < 1 or self.loss.ssm_projections < 1:
+            raise ValueError(
+                "loss.sw_projections and loss.ssm_projections must be >= 1, got "
+                f"{self.loss.sw_projections}, {self.loss.ssm_projections}"
+            )
         if not math.isfinite(self.data.strength):
             raise ValueError(f"data.strength must be finite, got {self.data.strength}")
         if not 0.0 <= self.data.t_min < 1.0:
             raise ValueError(f"data.t_min must be in [0, 1), got {self.data.t_min}")
+
+    def _validate_model_floats(self) -> None:
+        # Written as "fail unless in range", so that NaN (false in every comparison) fails too.
+        m = self.model
+        if not 0.0 <= m.dropout < 1.0:
+            raise ValueError(f"model.dropout must be in [0, 1), got {m.dropout}")
+        for name, value in (("model.time_scale", m.time_scale), ("model.sigma_data", m.sigma_data)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {value}")
+        if not math.isfinite(m.data_mean):
+            raise ValueError(f"model.data_mean must be finite, got {m.data_mean}")
 
 
 def set_field(obj: Any, name: str, value: Any, *, key: str, noun: str, listing: str) -> None:
@@ -261,8 +283,12 @@ def set_field(obj: Any, name: str, value: Any, *, key: str, noun: str, listing: 
 
 def parse_assignments(assignments: list[str], form: str = "key=value") -> list[tuple[str, Any]]:
     """["a.b=3", "c=[1, 2]"] → [("a.b", 3), ("c", [1, 2])]: values in TOML syntax, bare words strings."""
+    if isinstance(assignments, (str, bytes)) or not isinstance(assignments, (list, tuple)):
+        raise TypeError(f"overrides must be a list of {form!r} strings, got {type(assignments).__name__}")
     out = []
     for text in assignments:
+        if not isinstance(text, str):
+            raise TypeError(f"each override must be a {form!r} string, got {type(text).__name__} {text!r}")
         key, sep, raw = text.partition("=")
         if not sep:
             raise ValueError(f"--set expects {form}, got {text!r}")
@@ -352,4 +378,10 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str]
         else:
             raise ValueError(f"config files are .toml or .json, got {p.name}")
         cfg = Config.from_dict(data)
-    return cfg.override(list(overrides or []))
+    if overrides is None:
+        overrides = []
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (list, tuple)):
+        raise TypeError(
+            f"overrides must be a list of 'section.key=value' strings, got {type(overrides).__name__}"
+        )
+    return cfg.override(list(overrides))

@@ -25,9 +25,11 @@ come from the caller (the trainer owns one torch.Generator).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .._torch import torch
+from .._validation import positive_int
 from .config import LOSS_NAMES, WEIGHTINGS, parse_loss
 
 __all__ = [
@@ -144,13 +146,16 @@ class Objective:
         sw_projections: int = 64,
         ssm_projections: int = 1,
     ) -> None:
+        if not isinstance(spec, str):
+            raise TypeError(f"spec must be a string such as 'dsm' or 'dsm+0.1*sw', got {type(spec).__name__}")
         self.terms = parse_loss(spec)
-        if weighting not in WEIGHTINGS:
+        bad = [coef for coef, _ in self.terms if not math.isfinite(coef)]
+        if bad:
+            raise ValueError(f"loss coefficients must be finite, got {bad} in {spec!r}")
+        if not isinstance(weighting, str) or weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-        if sw_projections < 1 or ssm_projections < 1:
-            raise ValueError(
-                f"sw_projections and ssm_projections must be >= 1, got {sw_projections}, {ssm_projections}"
-            )
+        sw_projections = positive_int("sw_projections", sw_projections)
+        ssm_projections = positive_int("ssm_projections", ssm_projections)
         self.spec, self.weighting = spec, weighting
         self.sw_projections, self.ssm_projections = sw_projections, ssm_projections
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import numbers
 import os
 import random
 import time
@@ -44,6 +45,7 @@ from .._atomic import atomic_write, raise_if_disk_full
 from .._core import __version__
 from .._torch import torch
 from ..data.training import TrainingImages
+from ..sde import SDE
 from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import Config, SDEConfig
 from .losses import Objective
@@ -199,6 +201,20 @@ class Trainer:
         model: torch.nn.Module | None = None,
         objective: Callable[..., tuple[torch.Tensor, dict[str, float]]] | None = None,
     ):
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be an fpscore.Config, got {type(config).__name__}")
+        if out_dir is not None and not isinstance(out_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"out_dir must be a path (str or os.PathLike) or None, got {type(out_dir).__name__}"
+            )
+        if sde is not None and not isinstance(sde, SDE):
+            raise TypeError(f"sde must be an fpscore SDE (VESDE, VPSDE, ConstantSDE) or None, got {sde!r}")
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume must be True or False, got {resume!r}")
+        if model is not None and not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
+        if objective is not None and not callable(objective):
+            raise TypeError(f"objective must be callable (like fpscore.Objective) or None, got {objective!r}")
         config.validate()
         self.config = copy.deepcopy(config)
         self.dataset = dataset
@@ -331,6 +347,10 @@ class Trainer:
         from tqdm.auto import tqdm
 
         tc = self.config.train
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral)):
+            raise TypeError(f"steps must be an integer or None, got {type(steps).__name__} {steps!r}")
+        if steps is not None and steps < 0:
+            raise ValueError(f"steps must be >= 0 (the total step count of the run), got {steps}")
         total = tc.steps if steps is None else int(steps)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(self.run_dir / "config.toml") as f:
@@ -515,13 +535,36 @@ def identity_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str
 
 
 def load_trained(run_dir: str | os.PathLike[str], *, ema: bool = True, device: str = "cpu", path=None):
-    """(score model, sde, times, config) from a run folder's newest usable checkpoint."""
-    state, _ = load_checkpoint(run_dir, path=path, map_location=device)
-    config = Config.from_dict(state["config"])
-    sde = config.sde.build()
-    net = build_model(config, sde)
-    net.load_state_dict(state["ema"]["module"] if ema else state["model"])
-    times = np.asarray(state.get("times", np.linspace(0.0, 1.0, 2)), dtype=np.float64)
+    """(score model, sde, times, config) from a run folder's newest usable checkpoint.
+
+    CheckpointError (a ValueError) when there is none, or when the one found does not describe a
+    network of this kind (a config that does not validate, weights of another shape, bad times).
+    """
+    if not isinstance(run_dir, (str, os.PathLike)):
+        raise TypeError(f"run_dir must be a path (str or os.PathLike), got {type(run_dir).__name__}")
+    if not isinstance(ema, bool):
+        raise TypeError(f"ema must be True or False, got {ema!r}")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda:0', got {type(device).__name__}")
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:  # torch's error for a device string it cannot parse
+        raise ValueError(f"unknown device {device!r}: {err}") from None
+    state, used = load_checkpoint(run_dir, path=path, map_location=device)
+    try:
+        config = Config.from_dict(state["config"])
+        sde = config.sde.build()
+        net = build_model(config, sde)
+        weights = state["ema"]["module"] if ema else state["model"]
+        net.load_state_dict(weights)
+        times = np.asarray(state.get("times", np.linspace(0.0, 1.0, 2)), dtype=np.float64)
+        if times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times)):
+            raise ValueError(f"times must be a finite 1-D grid of at least 2 times, got shape {times.shape}")
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        # RuntimeError: load_state_dict's "size mismatch" / "missing keys" for weights of another network
+        raise CheckpointError(
+            f"{used}: not a checkpoint of an fpscore network ({type(err).__name__}: {err})"
+        ) from err
     return EpsilonScore(net.to(device), sde).eval(), sde, times, config
 
 

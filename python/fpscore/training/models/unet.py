@@ -19,15 +19,16 @@ per resolution, attention at 16×16, dropout 0.1. Tests use channels 8–16 on 8
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 from ..._torch import torch
-from ..._validation import optional_count, positive_int
+from ..._validation import optional_count, positive_float, positive_int
+from ...sde import SDE
 from ..config import TIME_EMBEDDINGS
 
 nn = torch.nn
 F = torch.nn.functional
-
 
 
 def _num_groups(channels: int) -> int:
@@ -153,8 +154,11 @@ class UNet(nn.Module):
                 f"image_size {image_size} must be divisible by 2^{len(channel_mult) - 1} "
                 f"for channel_mult {tuple(channel_mult)} (one halving per extra level)"
             )
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+            raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        time_scale = positive_float("time_scale", time_scale)
         self.image_channels, self.image_size = image_channels, image_size
         self.channels, self.time_embedding, self.time_scale = channels, time_embedding, time_scale
         temb_dim = 4 * channels
@@ -217,6 +221,15 @@ class UNet(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
+def _check_net_and_sde(net: object, sde: object) -> None:
+    # A non-module network would not move with .to() nor appear in state_dict(); a wrong SDE fails
+    # only at the first forward pass.
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module (an ε-network), got {type(net).__name__}")
+    if not isinstance(sde, SDE):
+        raise TypeError(f"sde must be an fpscore SDE (VESDE, VPSDE, ConstantSDE), got {type(sde).__name__}")
+
+
 class EDMPreconditioned(nn.Module):
     """ε̂ from a network F with EDM's preconditioning (Karras et al. 2022), for any SDE.
 
@@ -232,8 +245,12 @@ class EDMPreconditioned(nn.Module):
 
     def __init__(self, net: nn.Module, sde, sigma_data: float = 0.25, data_mean: float = 0.5) -> None:
         super().__init__()
-        if not sigma_data > 0:
-            raise ValueError(f"sigma_data must be > 0, got {sigma_data}")
+        _check_net_and_sde(net, sde)
+        sigma_data = positive_float("sigma_data", sigma_data)
+        if isinstance(data_mean, bool) or not isinstance(data_mean, numbers.Real):
+            raise TypeError(f"data_mean must be a real number, got {type(data_mean).__name__}")
+        if not math.isfinite(data_mean):
+            raise ValueError(f"data_mean must be finite, got {data_mean}")
         self.net, self.sde = net, sde
         self.sigma_data, self.data_mean = float(sigma_data), float(data_mean)
 
@@ -253,6 +270,7 @@ class EpsilonScore(nn.Module):
 
     def __init__(self, net: nn.Module, sde) -> None:
         super().__init__()
+        _check_net_and_sde(net, sde)
         self.net = net
         self.sde = sde
 
