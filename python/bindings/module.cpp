@@ -93,8 +93,10 @@ private:
 using ExclusiveCall = ReleasedLock<std::unique_lock>;
 using SharedCall = ReleasedLock<std::shared_lock>;
 
-// Checks a CSR pattern from Python and the optional grid (H, W) against its order.
+// A CSR pattern from Python, checked, with the optional grid (H, W) checked against its order.
+// `view` points into `indptr` (kept here: it may be a converted copy) and the caller's indices.
 struct Pattern {
+    Array<offset_t> indptr;
     CsrView view;
     std::optional<GridShape> grid;
 };
@@ -112,13 +114,15 @@ index_t csr_order(const py::array& indptr) {
     return static_cast<index_t>(n);
 }
 
-Pattern check_pattern(const Array<offset_t>& indptr, const Array<index_t>& indices,
-                      std::optional<std::pair<index_t, index_t>> grid) {
-    const auto n = csr_order(indptr);
+Pattern read_pattern(const py::array& indptr_in, const Array<index_t>& indices,
+                     std::optional<std::pair<index_t, index_t>> grid) {
+    const auto n = csr_order(indptr_in);  // before indptr is converted (copied)
+    auto indptr = py::cast<Array<offset_t>>(indptr_in);
     if (indptr.at(n) != indices.size())
         throw std::invalid_argument("CSR arrays disagree: indptr[-1] = " + std::to_string(indptr.at(n)) +
                                     ", len(indices) = " + std::to_string(indices.size()));
-    Pattern pattern{CsrView{n, indptr.data(), indices.data()}, std::nullopt};
+    const offset_t* row_starts = indptr.data();
+    Pattern pattern{std::move(indptr), CsrView{n, row_starts, indices.data()}, std::nullopt};
     if (grid) {
         if (grid->first < 1 || grid->second < 1 || static_cast<long long>(grid->first) * grid->second != n)
             throw std::invalid_argument("grid must be (H, W) with H, W >= 1 and H*W equal to the matrix order " +
@@ -129,20 +133,39 @@ Pattern check_pattern(const Array<offset_t>& indptr, const Array<index_t>& indic
     return pattern;
 }
 
+// `data` as one value per stored entry of a pattern with `nnz` entries.
+void check_values(const Array<double>& data, py::ssize_t nnz) {
+    if (data.ndim() != 1 || data.size() != nnz)
+        throw std::invalid_argument("data must hold one value per stored entry of the pattern: " + std::to_string(nnz) +
+                                    " values, got " + std::to_string(data.size()) + " in " +
+                                    std::to_string(data.ndim()) + " dimensions");
+}
+
+// Right-hand sides b of shape (n,) or (n, k), copied into the vector that the solve overwrites.
+struct RightHandSides {
+    std::vector<double> x;
+    index_t count = 0;
+    std::vector<py::ssize_t> shape;
+};
+RightHandSides copy_right_hand_sides(const py::array& b_in, index_t n) {
+    if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n)
+        throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" + std::to_string(n) +
+                                    ", k)");
+    const index_t count = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
+    const auto b = py::cast<Array<double>>(b_in);
+    return {std::vector<double>(b.data(), b.data() + b.size()), count,
+            std::vector<py::ssize_t>(b.shape(), b.shape() + b.ndim())};
+}
+
 // The Python-facing sparse LU: owns its symbolic analysis and numeric factors.
 class PySparseLU {
 public:
     PySparseLU(const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data,
                const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
                double pivot_tolerance, int threads) {
-        csr_order(indptr_in);  // before indptr is converted (copied)
-        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
-        if (data.ndim() != 1 || data.size() != indices.size())
-            throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
-                                        std::to_string(indices.size()) + ", len(data) = " +
-                                        std::to_string(data.size()));
+        const Pattern pattern = read_pattern(indptr_in, indices, grid);
+        check_values(data, indices.size());
         const Ordering kind = parse_ordering(ordering);
-        const Pattern pattern = check_pattern(indptr, indices, grid);
         py::gil_scoped_release release;
         lu_ = std::make_unique<SparseLU>(std::make_shared<const SymbolicLU>(pattern.view, kind, pattern.grid),
                                          pivot_tolerance, threads);
@@ -150,28 +173,18 @@ public:
     }
 
     void refactor(const Array<double>& data) {
-        if (data.ndim() != 1 || data.size() != lu_->symbolic().nnz_matrix())
-            throw std::invalid_argument("refactor needs " + std::to_string(lu_->symbolic().nnz_matrix()) +
-                                        " values (one per stored entry of the analysed matrix), got " +
-                                        std::to_string(data.size()));
+        check_values(data, static_cast<py::ssize_t>(lu_->symbolic().nnz_matrix()));
         ExclusiveCall call(mutex_);
         lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
     py::array_t<double> solve(const py::array& b_in) const {
-        const index_t n = lu_->symbolic().n();
-        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n)
-            throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" +
-                                        std::to_string(n) + ", k)");
-        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
-        const auto b = py::cast<Array<double>>(b_in);
-        std::vector<double> x(b.data(), b.data() + b.size());
-        if (nrhs > 0) {
+        auto rhs = copy_right_hand_sides(b_in, lu_->symbolic().n());
+        if (rhs.count > 0) {
             SharedCall call(mutex_);
-            lu_->solve(x.data(), x.size(), nrhs);
+            lu_->solve(rhs.x.data(), rhs.x.size(), rhs.count);
         }
-        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
-        return to_numpy(std::move(x), shape);
+        return to_numpy(std::move(rhs.x), std::move(rhs.shape));
     }
 
     const SymbolicLU& symbolic() const { return lu_->symbolic(); }
@@ -189,19 +202,14 @@ public:
     PyGeneralLU(const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid,
                 const std::string& pivoting, double pivot_tolerance, int threads, int max_refinement_steps) {
-        csr_order(indptr_in);  // before indptr is converted (copied)
-        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
-        if (data.ndim() != 1 || data.size() != indices.size())
-            throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
-                                        std::to_string(indices.size()) + ", len(data) = " +
-                                        std::to_string(data.size()));
+        const Pattern pattern = read_pattern(indptr_in, indices, grid);
+        check_values(data, indices.size());
         GeneralLUOptions options;
         options.ordering = parse_ordering(ordering);
         options.pivoting = parse_pivoting(pivoting);
         options.pivot_tolerance = pivot_tolerance;
         options.threads = threads;
         options.max_refinement_steps = max_refinement_steps;
-        const Pattern pattern = check_pattern(indptr, indices, grid);
         nnz_ = static_cast<py::ssize_t>(indices.size());
         py::gil_scoped_release release;
         lu_ = std::make_unique<GeneralLU>(pattern.view, data.data(), static_cast<std::size_t>(data.size()), options,
@@ -209,30 +217,21 @@ public:
     }
 
     void refactor(const Array<double>& data) {
-        if (data.ndim() != 1 || data.size() != nnz_)
-            throw std::invalid_argument("refactor needs " + std::to_string(nnz_) +
-                                        " values (one per stored entry of the analysed matrix), got " +
-                                        std::to_string(data.size()));
+        check_values(data, nnz_);
         ExclusiveCall call(mutex_);
         lu_->factor(data.data(), static_cast<std::size_t>(data.size()));
     }
 
     // (x, refinement steps, backward error)
     py::tuple solve(const py::array& b_in) {
-        const index_t n = lu_->n();
-        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n)
-            throw std::invalid_argument("b must have shape (" + std::to_string(n) + ",) or (" +
-                                        std::to_string(n) + ", k)");
-        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
-        const auto b = py::cast<Array<double>>(b_in);
-        std::vector<double> x(b.data(), b.data() + b.size());
+        auto rhs = copy_right_hand_sides(b_in, lu_->n());
         SolveReport report{0, 0.0};
-        if (nrhs > 0) {
+        if (rhs.count > 0) {
             ExclusiveCall call(mutex_);
-            report = lu_->solve(x.data(), x.size(), nrhs);
+            report = lu_->solve(rhs.x.data(), rhs.x.size(), rhs.count);
         }
-        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
-        return py::make_tuple(to_numpy(std::move(x), shape), report.refinement_steps, report.backward_error);
+        return py::make_tuple(to_numpy(std::move(rhs.x), std::move(rhs.shape)), report.refinement_steps,
+                              report.backward_error);
     }
 
     // A snapshot of the state a property reads, taken under the lock.
@@ -265,10 +264,8 @@ public:
     PyBatchedLU(const py::array& indptr_in, const Array<index_t>& indices, index_t batch,
                 const std::string& ordering, std::optional<std::pair<index_t, index_t>> grid, int threads,
                 double pivot_tolerance) {
-        csr_order(indptr_in);  // before indptr is converted (copied)
-        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
+        const Pattern pattern = read_pattern(indptr_in, indices, grid);
         const Ordering kind = parse_ordering(ordering);
-        const Pattern pattern = check_pattern(indptr, indices, grid);
         py::gil_scoped_release release;
         lu_ = std::make_unique<BatchedLU>(pattern.view, batch, kind, pattern.grid, threads, pivot_tolerance);
     }
@@ -389,9 +386,7 @@ class PyThresholdPivotingLU {
 public:
     PyThresholdPivotingLU(const py::array& indptr_in, const Array<index_t>& indices,
                           const Array<index_t>& column_order, double threshold, double pivot_tolerance) {
-        csr_order(indptr_in);  // before indptr is converted (copied)
-        const auto indptr = py::cast<Array<offset_t>>(indptr_in);
-        const Pattern pattern = check_pattern(indptr, indices, std::nullopt);
+        const Pattern pattern = read_pattern(indptr_in, indices, std::nullopt);
         if (column_order.ndim() != 1)
             throw std::invalid_argument("column_order must be one-dimensional, got " +
                                         std::to_string(column_order.ndim()) + " dimensions");
@@ -411,18 +406,12 @@ public:
     }
 
     py::array_t<double> solve(const py::array& b_in) const {
-        if ((b_in.ndim() != 1 && b_in.ndim() != 2) || b_in.shape(0) != n_)
-            throw std::invalid_argument("b must have shape (" + std::to_string(n_) + ",) or (" +
-                                        std::to_string(n_) + ", k)");
-        const index_t nrhs = to_index(b_in.ndim() == 2 ? b_in.shape(1) : 1, "number of right-hand sides k");
-        const auto b = py::cast<Array<double>>(b_in);
-        std::vector<double> x(b.data(), b.data() + b.size());
+        auto rhs = copy_right_hand_sides(b_in, n_);
         {
             SharedCall call(mutex_);
-            lu_->solve(x.data(), x.size(), nrhs);
+            lu_->solve(rhs.x.data(), rhs.x.size(), rhs.count);
         }
-        std::vector<py::ssize_t> shape(b.shape(), b.shape() + b.ndim());
-        return to_numpy(std::move(x), shape);
+        return to_numpy(std::move(rhs.x), std::move(rhs.shape));
     }
 
     const detail::ThresholdPivotingLU& lu() const { return *lu_; }
@@ -545,13 +534,8 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "_max_product_matching",
         [](const py::array& indptr_in, const Array<index_t>& indices, const Array<double>& data) {
-            csr_order(indptr_in);  // before indptr is converted (copied)
-            const auto indptr = py::cast<Array<offset_t>>(indptr_in);
-            if (data.ndim() != 1 || data.size() != indices.size())
-                throw std::invalid_argument("data must hold one value per stored entry: len(indices) = " +
-                                            std::to_string(indices.size()) + ", len(data) = " +
-                                            std::to_string(data.size()));
-            const Pattern pattern = check_pattern(indptr, indices, std::nullopt);
+            const Pattern pattern = read_pattern(indptr_in, indices, std::nullopt);
+            check_values(data, indices.size());
             detail::MatchingScaling result;
             {
                 py::gil_scoped_release release;
