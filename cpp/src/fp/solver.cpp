@@ -19,6 +19,9 @@
 #include "common/simd_dispatch.hpp"
 #include "fp/assembly.hpp"
 #include "fp/batch_solver.hpp"
+#include "fp/problem_checks.hpp"
+#include "fp/refresh_rule.hpp"
+#include "fp/step_failure.hpp"
 #include "fp/stencil.hpp"
 #include "fpscore/errors.hpp"
 #include "sparse/numeric/packed_lu.hpp"
@@ -29,140 +32,13 @@ namespace {
 using detail::kNeighbours;
 constexpr index_t kMaxLanes = PackedLU::kMaxLanes;
 using detail::Stencil;
-
-void require(bool ok, const std::string& message) {
-    if (!ok) throw std::invalid_argument(message);
-}
-
-bool all_finite(const double* x, size_t count) {
-    for (size_t k = 0; k < count; ++k)
-        if (!std::isfinite(x[k])) return false;
-    return true;
-}
-
-void validate_grid(const Grid& grid) {
-    require(grid.rows >= 3 && grid.cols >= 3,
-            "the grid must be at least 3x3, got " + std::to_string(grid.rows) + "x" +
-                std::to_string(grid.cols));
-    require(grid.padded_size() <= kMaxGridNodes,
-            "the grid " + std::to_string(grid.rows) + "x" + std::to_string(grid.cols) + " is too large: " +
-                std::to_string(grid.padded_size()) + " nodes with the ghost ring ((H+2)*(W+2)), at most " +
-                std::to_string(kMaxGridNodes) + " (2^31 - 1, 32-bit node indices) are supported");
-    require(std::isfinite(grid.h) && grid.h > 0.0,
-            "grid spacing h must be finite and > 0, got " + detail::str(grid.h));
-}
-
-// A given array must hold exactly `expected` values (its shape's product).
-void require_size(ArrayView a, size_t expected, const char* name, const char* shape) {
-    require(a.size == expected && (a.data != nullptr || expected == 0),
-            std::string(name) + " must hold " + shape + " = " + std::to_string(expected) + " values, got " +
-                std::to_string(a.size));
-}
-
-void validate(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
-    validate_grid(pb.grid);
-    require(pb.batch >= 1, "batch must be >= 1, got " + std::to_string(pb.batch));
-    require(pb.n_steps >= 1 && pb.n_steps < std::numeric_limits<index_t>::max(),
-            "n_steps must lie in [1, 2^31 - 2], got " + std::to_string(pb.n_steps));
-    require(pb.times.given() && pb.g.given() && m0.given(), "times, g and m0 are required");
-    const auto levels = static_cast<size_t>(pb.n_steps) + 1;
-    const auto cells = static_cast<size_t>(pb.grid.size());
-    const auto batch = static_cast<size_t>(pb.batch);
-    require_size(pb.times, levels, "times", "(N+1)");
-    require_size(pb.g, levels, "g", "(N+1)");
-    require_size(m0, batch * cells, "m0", "(B, H, W)");
-    for (size_t n = 0; n < levels; ++n) {
-        require(std::isfinite(pb.times[n]), "times must be finite");
-        require(n == 0 || pb.times[n] > pb.times[n - 1], "times must increase strictly");
-        require(std::isfinite(pb.g[n]) && pb.g[n] >= 0.0, "g(t) must be finite and >= 0");
-    }
-    require(all_finite(m0.data, cells * batch), "m0 contains NaN or inf");
-    require(pb.drift.given() == pb.drift_div.given(), "drift and its divergence must be given together");
-    if (pb.drift.given()) {
-        require_size(pb.drift, levels * 2 * cells, "drift", "(N+1, 2, H, W)");
-        require_size(pb.drift_div, levels * cells, "drift divergence", "(N+1, H, W)");
-        require(all_finite(pb.drift.data, levels * 2 * cells), "drift contains NaN or inf");
-        require(all_finite(pb.drift_div.data, levels * cells), "drift divergence contains NaN or inf");
-    }
-    if (pb.boundary == Boundary::Dirichlet) {
-        require(pb.ghosts.given(), "the 'dirichlet' boundary needs ghost values");
-        const size_t ring = levels * batch * static_cast<size_t>(pb.grid.padded_size());
-        require_size(pb.ghosts, ring, "Dirichlet ghost values", "(N+1, B, H+2, W+2)");
-        require(all_finite(pb.ghosts.data, ring), "Dirichlet ghost values contain NaN or inf");
-    }
-    require(std::isfinite(opt.tol) && opt.tol > 0.0, "tol must be finite and > 0");
-    require(opt.max_iter >= 1, "max_iter must be >= 1, got " + std::to_string(opt.max_iter));
-    require(opt.threads >= 0, "threads must be >= 0 (0 = all hardware threads)");
-}
-
-// With a factorisation kept from an earlier matrix, each iteration is the defect
-// correction m_k = m_{k-1} + F⁻¹ (b − A(m_{k-1}) m_{k-1}): the same fixed point as
-// Picard's m_k = A(m_{k-1})⁻¹ b (identical when F = A(m_{k-1})), at the cost of a
-// triangular solve instead of a factorisation. F is refreshed when the iteration's
-// contraction shows it has gone stale.
-constexpr double kStaleContraction = 0.1;  // measured: fewer iterations than 0.25, fewer factorisations than 0.05
-// A contraction measured with a fresh F is Picard's own rate, which no refactorisation can
-// beat: a kept F is stale only when it contracts clearly slower than that (on steep inputs,
-// e.g. a unit-mass log-density against a zero boundary, Picard alone contracts by more than
-// kStaleContraction, and the plain threshold would refactorise at every iteration). That
-// rate carries over from step to step (it changes slowly with t), and a kept F is never allowed to contract slower than kStaleAtMost. Measured on a unit-mass 3×32²
-// log-density: 2.4× fewer CPU seconds, unchanged for a mean-one density (bench/RESULTS.md).
-constexpr double kStaleAgainstFresh = 2.0, kStaleAtMost = 0.5;
-
-double stale_threshold(double fresh_ratio) {
-    return std::min(kStaleAtMost, std::max(kStaleContraction, kStaleAgainstFresh * fresh_ratio));
-}
-
-// "dt=…, g=…, max|v|=…, h=…. <what to change>" for step n: the step size and the numbers
-// that decide whether the scheme is stable (DESIGN §2.2).
-std::string step_advice(const FPProblem& pb, const FPOptions& opt, index_t n, double speed, bool more_iterations) {
-    const double dt = pb.times[n] - pb.times[n - 1], g = pb.g[n], h = pb.grid.h;
-    std::ostringstream msg;
-    msg << "dt=" << dt << ", g=" << g << ", max|v|=" << speed << ", h=" << h << ". ";
-    if (opt.scheme == Scheme::Central)
-        msg << "The central scheme is diagonally dominant only while max|v|*h <= g^2 (here " << speed * h
-            << " vs " << g * g << "); use scheme=\"upwind\""
-            << (more_iterations ? ", a larger n_steps or a larger max_iter." : " or a larger n_steps (a smaller dt).");
-    else
-        msg << "Use a larger n_steps" << (more_iterations ? " or a larger max_iter." : " (a smaller dt).");
-    return msg.str();
-}
-
-[[noreturn]] void fail(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double change,
-                       double speed, bool finite) {
-    std::ostringstream msg;
-    msg << (opt.iteration == Iteration::Picard ? "Picard iteration" : "policy iteration");
-    if (!finite)
-        msg << " produced non-finite values";
-    else
-        msg << " did not converge in max_iter=" << opt.max_iter
-            << (opt.iteration == Iteration::Picard ? " iterations" : " sweeps") << " (last change " << change
-            << " > tol=" << opt.tol << ")";
-    msg << " at step n=" << n << " (t=" << pb.times[n] << "), batch member " << b << ": "
-        << step_advice(pb, opt, n, speed, true);
-    throw ConvergenceError(msg.str());
-}
-
-// The system of step n for batch member b could not be factorised (`what`: the pivot that
-// failed). Every FP matrix is nonsingular in exact arithmetic (strictly diagonally
-// dominant, or an M-matrix for upwinding), so the step size is the cause: values grown to
-// inf/NaN, the central scheme past diagonal dominance (max|v|*h > g^2), or max|v|*dt/h so
-// large that pivots fall below the static-pivoting threshold. A ConvergenceError names the
-// member and the step and says what to change.
-[[noreturn]] void fail_factor(const FPProblem& pb, const FPOptions& opt, index_t b, index_t n, double speed,
-                              bool finite_values, const std::string& what) {
-    const double g = pb.g[n], h = pb.grid.h, dt = pb.times[n] - pb.times[n - 1];
-    std::ostringstream msg;
-    msg << "the linear system of step n=" << n << " (t=" << pb.times[n] << ") for batch member " << b;
-    if (!finite_values || !std::isfinite(speed))
-        msg << " has non-finite values";
-    else if (opt.scheme == Scheme::Central && !(speed * h <= g * g))
-        msg << " lost diagonal dominance";
-    else
-        msg << " is too ill-conditioned for static pivoting (max|v|*dt/h = " << speed * dt / h << ")";
-    msg << " and could not be factorised (" << what << "): " << step_advice(pb, opt, n, speed, false);
-    throw ConvergenceError(msg.str());
-}
+using detail::all_finite;
+using detail::fail;
+using detail::fail_factor;
+using detail::require;
+using detail::require_size;
+using detail::stale_threshold;
+using detail::validate_grid;
 
 // One Picard correction on interleaved fields: lag += delta on the lanes still iterating
 // (l < count and not done), with per lane max |delta|, max |lag| and whether all were finite.
@@ -448,7 +324,7 @@ std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary
 }  // namespace
 
 FPSolution solve_log_density(const FPProblem& pb, ArrayView m0, const FPOptions& opt) {
-    validate(pb, m0, opt);
+    detail::validate_problem(pb, m0, opt);
     const auto analysis = analysis_for(pb.grid, pb.boundary);
     const Stencil& stencil = analysis->stencil;  // geometry only: the spacing comes from pb.grid
     const auto& symbolic = analysis->symbolic;

@@ -27,6 +27,11 @@ public:
     // when the neighbour is a ghost with a known value (zero / Dirichlet): it goes to the rhs.
     const std::vector<offset_t>& slots() const { return slots_; }
     std::optional<GridShape> grid_shape() const;
+    // The ghost ring, corners excluded (the 5-point stencil never reads them): padded positions,
+    // and the interior node each copies (Neumann: the mirror node; periodic: the wrapped node;
+    // -1: a known value, zero or Dirichlet).
+    const std::vector<index_t>& ring() const { return ring_; }
+    const std::vector<index_t>& ring_source() const { return ring_source_; }
 
     // The field m (H, W) with its ghost ring, padded (H+2, W+2); `ghosts` (H+2, W+2)
     // supplies the ring for Dirichlet and is ignored otherwise.
@@ -42,9 +47,7 @@ private:
     std::vector<offset_t> indptr_;
     std::vector<index_t> indices_;
     std::vector<offset_t> slots_;
-    // Ring positions (padded index, corners excluded) and the interior node each copies
-    // (Neumann: the mirror node; periodic: the wrapped node; -1: zero or Dirichlet value).
-    std::vector<index_t> ring_;
+    std::vector<index_t> ring_;  // see ring() and ring_source()
     std::vector<index_t> ring_source_;
 };
 

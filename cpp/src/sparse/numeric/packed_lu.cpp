@@ -10,6 +10,7 @@
 
 #include "common/format.hpp"
 #include "sparse/numeric/multifrontal.hpp"
+#include "sparse/numeric/pivot_failure.hpp"
 #include "sparse/numeric/rowwise_factor.hpp"
 #include "sparse/numeric/transpose.hpp"
 #include "sparse/numeric/triangular_solve.hpp"
@@ -197,12 +198,8 @@ void PackedLU::factor_matrix(index_t active, double* y) {
         return;
     }
     failed_lane_ = bad.lane;
-    std::ostringstream msg;
-    msg << "zero, tiny or non-finite pivot in row " << symbolic_->plan().perm[bad.row] << " (elimination step "
-        << bad.row << " of " << symbolic_->plan().n << "): |u_ii| = " << std::abs(bad.pivot)
-        << " against " << pivot_tolerance_ << " * max_j |a_ij| = " << pivot_tolerance_ * bad.norm
-        << "; the matrix is singular, not finite, or too ill-conditioned for static (diagonal) pivoting";
-    throw SingularMatrixError(msg.str());
+    throw SingularMatrixError(
+        detail::pivot_failure_message(symbolic_->plan(), bad.row, bad.pivot, bad.norm, pivot_tolerance_));
 }
 
 void PackedLU::solve(double* x, double* work) const {
