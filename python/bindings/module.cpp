@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "cuda_backend.hpp"
 #include "fpscore/fpscore.hpp"
 #include "sparse/ordering/matching.hpp"
 #include "sparse/numeric/threshold_pivoting_lu.hpp"
@@ -308,7 +309,10 @@ py::tuple solve_log_density_py(const py::array& m0_in, const Array<double>& time
                                double h, const std::string& bc, const std::string& scheme,
                                const std::string& iteration, double tol, int max_iter, int threads,
                                std::optional<Array<double>> drift, std::optional<Array<double>> drift_div,
-                               std::optional<Array<double>> ghosts) {
+                               std::optional<Array<double>> ghosts, const std::string& backend, int device,
+                               int max_chunk) {
+    if (backend != "cpu" && backend != "cuda")
+        throw std::invalid_argument("backend must be 'cpu' or 'cuda', got '" + backend + "'");
     // Sizes first, on the unconverted array: B, H and W must fit index_t and the grid
     // kMaxGridNodes (the products B*(N+1)*H*W are 64-bit throughout).
     const auto [H, W] = grid_dims(m0_in, 3, "m0", "(B, H, W)");
@@ -346,7 +350,8 @@ py::tuple solve_log_density_py(const py::array& m0_in, const Array<double>& time
     FPSolution sol;
     {
         py::gil_scoped_release release;
-        sol = solve_log_density(pb, view(m0), opt);
+        sol = backend == "cuda" ? fpscore_bindings::solve_on_cuda(pb, view(m0), opt, device, max_chunk)
+                                : solve_log_density(pb, view(m0), opt);
     }
     return py::make_tuple(to_numpy(std::move(sol.m), {levels, B, H, W}),
                           to_numpy(std::move(sol.score), {levels, B, 2, H, W}),
@@ -433,7 +438,7 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<SingularMatrixError>(m, "SingularMatrixError", PyExc_RuntimeError);
     py::register_exception<ConvergenceError>(m, "ConvergenceError", PyExc_RuntimeError);
 
-    m.def("has_cuda", [] { return false; }, "Whether this build includes the CUDA backend.");
+    fpscore_bindings::bind_cuda(m);
     m.def("simd_level", [] { return std::string(simd_level()); },
           "The instruction-set level the kernels run at: 'baseline', 'avx2' or 'avx512' (the CPU's best, or "
           "the environment variable FPSCORE_SIMD's). Raises ValueError when FPSCORE_SIMD is invalid.");
@@ -509,7 +514,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("solve_log_density", &solve_log_density_py, py::arg("m0"), py::arg("times"), py::arg("g"), py::arg("h"),
           py::arg("bc"), py::arg("scheme"), py::arg("iteration"), py::arg("tol"), py::arg("max_iter"),
           py::arg("threads"), py::arg("drift") = py::none(), py::arg("drift_div") = py::none(),
-          py::arg("ghosts") = py::none());
+          py::arg("ghosts") = py::none(), py::arg("backend") = "cpu", py::arg("device") = 0,
+          py::arg("max_chunk") = 0);
     m.def("assemble_fp_system", &assemble_fp_system_py, py::arg("m_prev"), py::arg("m_lag"), py::arg("g"),
           py::arg("dt"), py::arg("h"), py::arg("bc"), py::arg("scheme"), py::arg("drift") = py::none(),
           py::arg("drift_div") = py::none(), py::arg("ghosts") = py::none());

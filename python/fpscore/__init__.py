@@ -14,19 +14,18 @@ are re-exported here; those that need torch are imported on first use.
 from typing import Any
 
 from . import data
-from ._core import ConvergenceError, SingularMatrixError
+from ._core import ConvergenceError, CudaError, DeviceMemoryError, SingularMatrixError
 from ._core import __version__ as __version__
 from .embedding.cache import EmbeddingCache, open_cache
 from .embedding.density import initial_log_density
 from .embedding.precompute import PrecomputeSummary, precompute
 from .embedding.show import show_cache
 from .embedding.transport import embed
+from .numerics.backend import available_backends, build_info, has_cuda
 from .numerics.grid import grid_coordinates, padded_coordinates
 from .numerics.solver import (
     FPSolution,
-    available_backends,
     fp_system,
-    has_cuda,
     simd_level,
     simd_levels,
     solve_log_density,
@@ -79,6 +78,8 @@ __all__ = [
     "Config",
     "ConstantSDE",
     "ConvergenceError",
+    "CudaError",
+    "DeviceMemoryError",
     "EmbeddingCache",
     "FPSolution",
     "PrecomputeSummary",
@@ -86,6 +87,7 @@ __all__ = [
     "SparseLU",
     "__version__",
     "available_backends",
+    "build_info",
     "data",
     "embed",
     "fp_system",

@@ -57,7 +57,6 @@ inline TestCsr dense_2x2(double a00, double a01, double a10, double a11) {
     return a;
 }
 
-// ‖A x − b‖∞ / (‖A‖∞ ‖x‖∞ + ‖b‖∞)
 // The 5-point pattern of a side × side grid, strictly diagonally dominant, nonsymmetric values.
 inline TestCsr grid_dominant(fpscore::index_t side) {
     TestCsr a;
@@ -86,6 +85,7 @@ inline TestCsr grid_dominant(fpscore::index_t side) {
     return a;
 }
 
+// ‖A x − b‖∞ / (‖A‖∞ ‖x‖∞ + ‖b‖∞)
 inline double relative_residual(const TestCsr& a, const std::vector<double>& x, const std::vector<double>& b) {
     double r = 0.0, anorm = 0.0, xnorm = 0.0, bnorm = 0.0;
     for (fpscore::index_t i = 0; i < a.n; ++i) {

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         threads=args.threads,
+        device=args.device,
     )
     print(summary)
     return 0
@@ -130,5 +131,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     o = groups["output"]
     o.add_argument("--overwrite", action="store_true", help="start over if the cache differs")
     o.add_argument("--threads", type=int, help="solver threads (default: all cores)")
+    o.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the solves run: auto (FPSCORE_BACKEND, else CUDA when available, else cpu)",
+    )
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     o.add_argument("--dry-run", action="store_true", help="print the resolved configuration and stop")

@@ -37,6 +37,7 @@ from .._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
 from .._core import ConvergenceError, SingularMatrixError, __version__
 from .._validation import optional_count
 from ..data.loaders import ImageSet
+from ..numerics.backend import resolve_backend
 from ..numerics.solver import FPSolution, solve_log_density
 from ..sde import SDE, sde_from_dict
 from .cache import FORMAT, FORMAT_VERSION, MANIFEST, read_manifest
@@ -203,9 +204,11 @@ def _image_set(images: ImageSet | ArrayLike) -> ImageSet:
     return ImageSet(np.ascontiguousarray(arr, dtype=np.float32), None, (), {"kind": "array"})
 
 
-def solve_images(images: NDArray[Any], params: Mapping[str, Any], threads: int | None = None) -> FPSolution:
+def solve_images(
+    images: NDArray[Any], params: Mapping[str, Any], threads: int | None = None, backend: str = "auto"
+) -> FPSolution:
     """m⁰ and the Fokker–Planck solve for images (n, C, H, W) with the parameters of a manifest:
-    all images × channels in one solver call."""
+    all images × channels in one solver call, on `backend` ("auto", "cpu" or "cuda")."""
     m0 = initial_log_density(images, params["init"], **params["init_params"])
     return solve_log_density(
         m0,
@@ -219,14 +222,15 @@ def solve_images(images: NDArray[Any], params: Mapping[str, Any], threads: int |
         tol=params["tol"],
         max_iter=params["max_iter"],
         threads=threads,
+        backend=backend,
     )
 
 
 def embed_images(
-    images: NDArray[Any], params: Mapping[str, Any], threads: int | None = None
+    images: NDArray[Any], params: Mapping[str, Any], threads: int | None = None, backend: str = "auto"
 ) -> tuple[NDArray[np.float64], FPSolution]:
     """Images (n, C, H, W) → (embedded trajectories (N+1, n, C, H, W), the solution)."""
-    sol = solve_images(images, params, threads)
+    sol = solve_images(images, params, threads, backend)
     return embed(images, sol, sde_from_dict(params["sde"]), reduce=params["reduce"]), sol
 
 
@@ -239,6 +243,7 @@ def precompute(
     overwrite: bool = False,
     progress: bool = True,
     threads: int | None = None,
+    device: str = "auto",
     **options: Any,
 ) -> PrecomputeSummary:
     """Embed every image and write the trajectories to the cache folder `cache_dir`.
@@ -252,6 +257,8 @@ def precompute(
         ValueError naming the parameters that differ). A cache of the same computation is resumed:
         finished shards are kept, the rest computed.
     progress: a tqdm bar (images/s) on stderr when it is a terminal. threads: solver threads.
+    device: where the Fokker–Planck solves run, "auto" (FPSCORE_BACKEND if set, else CUDA when
+        available), "cpu" or "cuda"; the cache does not depend on it (results agree to round-off).
 
     Returns a `PrecomputeSummary` (str() gives a one-line report).
     """
@@ -262,6 +269,7 @@ def precompute(
         params = dataclasses.replace(params, **options)
     parameters = params.manifest(sde)
     threads = optional_count("threads", threads) or None
+    backend = resolve_backend(device)
     data = _image_set(images)
     n_images = len(data)
     if n_images == 0:
@@ -325,7 +333,9 @@ def precompute(
         with _progress_bar(progress, n_images, done_images) as bar:
             for k in todo:
                 start, stop = k * shard_size, min((k + 1) * shard_size, n_images)
-                entry = _compute_shard(cache, k, start, stop, data.images[start:stop], parameters, threads)
+                entry = _compute_shard(
+                    cache, k, start, stop, data.images[start:stop], parameters, threads, backend
+                )
                 done[k] = entry
                 manifest["shards"] = [done[j] for j in sorted(done)]
                 manifest["complete"] = len(done) == n_shards
@@ -386,9 +396,10 @@ def _compute_shard(
     images: NDArray[np.float32],
     params: Mapping[str, Any],
     threads: int | None,
+    backend: str,
 ) -> dict[str, Any]:
     try:
-        embedded, sol = embed_images(images, params, threads)
+        embedded, sol = embed_images(images, params, threads, backend)
     except (ConvergenceError, SingularMatrixError, ValueError) as err:
         raise type(err)(f"shard {index} (images {start}..{stop - 1}): {err}") from err
     dtype = np.dtype(params["dtype"])

@@ -14,18 +14,19 @@ from .. import _core
 from .._validation import (
     choice,
     non_negative_float,
+    non_negative_int,
     optional_count,
     positive_float,
     positive_int,
     real_array,
 )
 from ..sde import SDE
+from .backend import resolve_backend
 from .grid import divergence
 
 BOUNDARIES = ("zero", "dirichlet", "neumann", "periodic")
 SCHEMES = ("central", "upwind")
 ITERATIONS = ("picard", "policy")
-BACKENDS = ("cpu", "cuda")
 
 DriftLike = ArrayLike | Callable[[float], ArrayLike] | None
 
@@ -45,11 +46,6 @@ class FPSolution:
     iterations: NDArray[np.int32]
 
 
-def has_cuda() -> bool:
-    """Whether this build of fpscore includes the CUDA backend."""
-    return bool(_core.has_cuda())
-
-
 def simd_level() -> str:
     """The instruction-set level the CPU kernels run at: "baseline", "avx2" or "avx512".
 
@@ -63,11 +59,6 @@ def simd_level() -> str:
 def simd_levels() -> list[str]:
     """The kernel levels this CPU can run, lowest first (the values FPSCORE_SIMD accepts)."""
     return [str(level) for level in _core.simd_levels()]
-
-
-def available_backends() -> list[str]:
-    """Backends solve_log_density accepts in this build."""
-    return ["cpu", "cuda"] if has_cuda() else ["cpu"]
 
 
 def _with_batch_index(error: Exception, batch_shape: tuple[int, ...]) -> Exception:
@@ -171,9 +162,11 @@ def solve_log_density(
     iteration: str = "picard",
     tol: float = 1e-8,
     max_iter: int = 50,
-    backend: str = "cpu",
+    backend: str = "auto",
     drift: DriftLike = None,
     threads: int | None = None,
+    device: int = 0,
+    max_chunk: int | None = None,
 ) -> FPSolution:
     """Solve m_t = −∇·f − f·∇m + ½g²(Δm + |∇m|²) from m0 on [0, T] with N = n_steps steps.
 
@@ -185,7 +178,11 @@ def solve_log_density(
     (first order, monotone for any Δt and h). iteration: "picard" (per step, to
     ‖Δm‖∞ <= tol·max(1, ‖m‖∞)) or "policy" (the paper's Algorithm 1: whole-trajectory sweeps).
     drift: None (the SDE's), an array (2, H, W) or (N+1, 2, H, W), or a callable t -> (2, H, W).
-    threads: worker threads over the batch (None: all cores).
+    threads: worker threads over the batch (None: all cores; CPU backend).
+    backend: "cpu", "cuda" or "auto" (FPSCORE_BACKEND if set, else CUDA when has_cuda()).
+    device: the CUDA device; max_chunk: most batch members per device chunk (None: as many as
+    fit in 80 % of its free memory). Both only for the CUDA backend, whose results equal the
+    CPU's to round-off (to within tol where the iterations stop at different points).
 
     Raises ConvergenceError when an iteration fails, values become non-finite or a step's
     system cannot be factorised because the step is too large (the message names the batch
@@ -203,11 +200,9 @@ def solve_log_density(
     bc = choice("bc", bc, BOUNDARIES)
     scheme = choice("scheme", scheme, SCHEMES)
     iteration = choice("iteration", iteration, ITERATIONS)
-    backend = choice("backend", backend, BACKENDS)
-    if backend not in available_backends():
-        raise ValueError(
-            f"backend {backend!r} is not available in this build; available: {available_backends()}"
-        )
+    backend = resolve_backend(backend)
+    device = non_negative_int("device", device)
+    max_chunk = optional_count("max_chunk", max_chunk) or 0
     threads = optional_count("threads", threads)
     if bc != "dirichlet" and bc_values is not None:
         raise ValueError(f"bc_values is only used with bc='dirichlet', got bc={bc!r}")
@@ -235,6 +230,9 @@ def solve_log_density(
             drift=f,
             drift_div=div_f,
             ghosts=ghosts,
+            backend=backend,
+            device=device,
+            max_chunk=max_chunk,
         )
     except (_core.ConvergenceError, _core.SingularMatrixError) as e:
         raise _with_batch_index(e, batch_shape) from None
