@@ -23,9 +23,8 @@ def test_has_cuda_agrees_with_the_build_and_the_devices() -> None:
     assert fpscore.available_backends() == (["cpu", "cuda"] if CUDA_HERE else ["cpu"])
 
 
-@pytest.mark.parametrize("name", ["cpu", "CPU", " cpu "])
-def test_cpu_by_name(name: str) -> None:
-    assert resolve_backend(name) == "cpu"
+def test_cpu_by_name() -> None:
+    assert resolve_backend("cpu") == "cpu"
 
 
 def test_auto_follows_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,11 +46,9 @@ def test_environment_variable_must_name_a_backend(monkeypatch: pytest.MonkeyPatc
         small_problem(backend="auto")
 
 
-@pytest.mark.parametrize(
-    ("value", "exc"), [("gpu", ValueError), ("", ValueError), (1, TypeError), (None, TypeError)]
-)
-def test_unknown_backend(value: object, exc: type[Exception]) -> None:
-    with pytest.raises(exc, match="backend"):
+@pytest.mark.parametrize("value", ["gpu", "", "CPU", 1, None])
+def test_unknown_backend(value: object) -> None:
+    with pytest.raises(ValueError, match="backend"):
         small_problem(backend=value)
 
 

@@ -647,6 +647,27 @@ def _valid_demo_arguments(out, kw) -> bool:
     )
 
 
+# run_demo's defaults; each example below changes one or two of them.
+DEMO_DEFAULTS = {
+    "out": "new",
+    "image": "astronaut",
+    "size": 32,
+    "max_steps": 1500,
+    "eval_every": 25,
+    "n_samples": 4,
+    "sample_steps": 40,
+    "target_ssim": 0.9,
+    "seed": 0,
+    "progress": False,
+    "log": None,
+    "arms": ("embed",),
+}
+
+
+def demo_example(**changes):
+    return example(**{**DEMO_DEFAULTS, **changes})
+
+
 @settings(max_examples=40)
 @given(
     out=mostly(st.sampled_from(["new"]), st.sampled_from(["new", "file", "foreign", 3, None]), weight=12),
@@ -678,76 +699,11 @@ def _valid_demo_arguments(out, kw) -> bool:
         weight=12,
     ),
 )
-@example(
-    out="new",
-    image="astronaut",
-    size=30,
-    max_steps=1500,
-    eval_every=25,
-    n_samples=4,
-    sample_steps=40,
-    target_ssim=0.9,
-    seed=0,
-    progress=False,
-    log=None,
-    arms=("embed",),
-)
-@example(
-    out="new",
-    image="astronaut",
-    size=32,
-    max_steps=0,
-    eval_every=25,
-    n_samples=4,
-    sample_steps=40,
-    target_ssim=0.9,
-    seed=0,
-    progress=False,
-    log=None,
-    arms=("embed",),
-)
-@example(
-    out="new",
-    image="astronaut",
-    size=32,
-    max_steps=1500,
-    eval_every=25,
-    n_samples=4,
-    sample_steps=40,
-    target_ssim=math.nan,
-    seed=0,
-    progress=False,
-    log=None,
-    arms=("embed",),
-)
-@example(
-    out="new",
-    image="astronaut",
-    size=32,
-    max_steps=1500,
-    eval_every=25,
-    n_samples=4,
-    sample_steps=40,
-    target_ssim=0.9,
-    seed=-1,
-    progress=False,
-    log=None,
-    arms=("embed",),
-)
-@example(
-    out="new",
-    image="astronaut",
-    size=32,
-    max_steps=1500,
-    eval_every=25,
-    n_samples=4,
-    sample_steps=40,
-    target_ssim=0.9,
-    seed=0,
-    progress=False,
-    log=None,
-    arms="embed",
-)
+@demo_example(size=30)
+@demo_example(max_steps=0)
+@demo_example(target_ssim=math.nan)
+@demo_example(seed=-1)
+@demo_example(arms="embed")
 def test_run_demo_arguments(out, **kw):
     def reached(*args, **kwargs):
         raise Reached

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from .. import _core
+from .._validation import choice
 
 BACKENDS = ("cpu", "cuda")
 BACKEND_CHOICES = ("auto", *BACKENDS)
@@ -27,11 +28,7 @@ def resolve_backend(backend: str) -> str:
     """"cpu" or "cuda" for a requested backend. "auto" is the environment variable
     FPSCORE_BACKEND when it is set (cpu, cuda or auto), else CUDA when has_cuda(), else the CPU.
     Raises ValueError for an unknown name and for "cuda" where it is not available."""
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a string, got {type(backend).__name__}")
-    requested = backend.strip().lower()
-    if requested not in BACKEND_CHOICES:
-        raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {backend!r}")
+    requested = choice("backend", backend, BACKEND_CHOICES)  # like every option string: ValueError
     if requested == "auto":
         from_env = os.environ.get(BACKEND_VARIABLE, "").strip().lower()
         if from_env and from_env not in BACKEND_CHOICES:
