@@ -38,6 +38,7 @@ from .training.config import Config, load_config
 _TORCH_NAMES = {
     "EmbeddedDataset": "data.dataset",
     "UNet": "training.models",
+    "CUNet": "training.models",
     "EDMPreconditioned": "training.models",
     "EpsilonScore": "training.models",
     "Objective": "training.losses",

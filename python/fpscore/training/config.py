@@ -33,6 +33,7 @@ from ..sde import SDE_KINDS, SDES, make_sde
 # The choices of the config's options: the trainer, the networks and the losses read them from here.
 TIME_SAMPLINGS = ("stratified", "uniform")
 TIME_EMBEDDINGS = ("fourier", "linear")
+MODEL_KINDS = ("unet", "cunet")
 PRECONDITIONINGS = ("none", "edm")
 WEIGHTINGS = ("unit", "paper")
 LOSS_NAMES = ("dsm", "ssm", "sw")
@@ -86,10 +87,15 @@ class SDEConfig:
 
 @dataclass
 class ModelConfig:
-    """The U-Net (`fpscore.UNet`); the defaults are the paper's CIFAR-10 model.
+    """The ε-network; the defaults are the paper's CIFAR-10 U-Net.
+    kind: "unet" (`fpscore.UNet`: channels, channel_mult, num_res_blocks, attn_resolutions,
+    dropout) or "cunet" (`fpscore.CUNet`, the continuous U-Net: channels is its nf, channel_mult
+    its levels, ode_steps the RK4 steps of each ODE block; num_res_blocks, attn_resolutions and
+    dropout are not used).
     preconditioning: "none" (the network's output is ε̂) or "edm" (ε̂ from the network through
     EDM's skip and scalings, `fpscore.EDMPreconditioned`, with sigma_data and data_mean)."""
 
+    kind: str = "unet"
     image_channels: int = 3
     image_size: int = 32
     channels: int = 128
@@ -102,6 +108,7 @@ class ModelConfig:
     preconditioning: str = "none"
     sigma_data: float = 0.25
     data_mean: float = 0.5
+    ode_steps: int = 2
 
 
 @dataclass
@@ -216,6 +223,7 @@ class Config:
         choices = {
             "sde.kind": (self.sde.kind, SDE_KINDS),
             "data.time_sampling": (self.data.time_sampling, TIME_SAMPLINGS),
+            "model.kind": (self.model.kind, MODEL_KINDS),
             "model.time_embedding": (self.model.time_embedding, TIME_EMBEDDINGS),
             "model.preconditioning": (self.model.preconditioning, PRECONDITIONINGS),
             "loss.weighting": (self.loss.weighting, WEIGHTINGS),
@@ -235,6 +243,7 @@ class Config:
             "model.channels": self.model.channels,
             "model.image_size": self.model.image_size,
             "model.image_channels": self.model.image_channels,
+            "model.ode_steps": self.model.ode_steps,
         }
         for name, value in positive.items():
             if value < 1:

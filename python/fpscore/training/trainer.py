@@ -49,7 +49,7 @@ from ..sde import SDE
 from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import Config, SDEConfig
 from .losses import Objective
-from .models import EDMPreconditioned, EpsilonScore, UNet
+from .models import CUNet, EDMPreconditioned, EpsilonScore, UNet
 
 
 class EMA:
@@ -78,19 +78,23 @@ class EMA:
 
 
 def build_model(config: Config, sde=None) -> torch.nn.Module:
-    """The ε-network of a config: a UNet, wrapped in EDMPreconditioned when asked (needs the SDE)."""
+    """The ε-network of a config: a UNet or a CUNet (model.kind), wrapped in EDMPreconditioned
+    when asked (needs the SDE)."""
     m = config.model
-    net = UNet(
-        image_channels=m.image_channels,
-        image_size=m.image_size,
-        channels=m.channels,
-        channel_mult=m.channel_mult,
-        num_res_blocks=m.num_res_blocks,
-        attn_resolutions=m.attn_resolutions,
-        dropout=m.dropout,
-        time_embedding=m.time_embedding,
-        time_scale=m.time_scale,
-    )
+    shared = {
+        "image_channels": m.image_channels,
+        "image_size": m.image_size,
+        "channels": m.channels,
+        "channel_mult": m.channel_mult,
+        "time_embedding": m.time_embedding,
+        "time_scale": m.time_scale,
+    }
+    if m.kind == "cunet":
+        net: torch.nn.Module = CUNet(ode_steps=m.ode_steps, **shared)
+    else:
+        net = UNet(
+            num_res_blocks=m.num_res_blocks, attn_resolutions=m.attn_resolutions, dropout=m.dropout, **shared
+        )
     if m.preconditioning == "none":
         return net
     return EDMPreconditioned(net, sde if sde is not None else config.sde.build(), m.sigma_data, m.data_mean)
