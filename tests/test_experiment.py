@@ -31,6 +31,7 @@ def test_arm_names_and_options():
     assert arm.name == "embed:init=value-kde,strength=0.5" and arm.strength == 0.5
     assert parse_arm("control").strength == 0.0 and parse_arm("embed").strength == 1.0
     assert parse_arm("ddpm:sampler=ddim,steps=20").options == {"sampler": "ddim", "steps": 20}
+    assert parse_arm("control:model=cunet").options == {"model": "cunet"}
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,10 @@ def test_arm_names_and_options():
     [
         (["arms=['embed', 'dpm']"], "unknown arm 'dpm'"),
         (["arms=['embed:strenght=2']"], "not an option of embed"),
+        (["arms=['embed:model=resnet']"], "model must be one of"),
+        (["arms=['ddpm:model=cunet']"], "not an option of ddpm"),
+        (["model=resnet"], "model must be one of"),
+        (["ode_steps=0"], "ode_steps"),
         (["arms=['embed', 'embed']"], "listed twice"),
         (["size=18", "channel_mult=[1, 2, 2]"], "multiple of 4"),
         (["images=['astronaut', 'nosuch']"], "unknown sample images"),
@@ -230,3 +235,16 @@ def test_evaluation_by_steps_is_independent_of_the_clock(tmp_path):
     for name, arm in results["arms"].items():
         first = [p["ssim"] for p in arm["runs"][0]["curve"]]
         assert first == [p["ssim"] for p in again["arms"][name]["runs"][0]["curve"]]
+
+
+def test_a_cunet_arm_trains_the_continuous_unet(tmp_path):
+    from fpscore.evaluation.experiment.runner import trainer_config
+
+    cfg = build_config("smoke", overrides=["arms=['control', 'control:model=cunet']", "ode_steps=1"])
+    arms = cfg.parsed_arms()
+    assert [trainer_config(cfg, a, 0, 3).model.kind for a in arms] == ["unet", "cunet"]
+    assert trainer_config(cfg, arms[1], 0, 3).model.ode_steps == 1
+    smoke = build_config("smoke", overrides=["arms=['control:model=cunet']"])
+    results = run_experiment(smoke, tmp_path / "r", log=quiet)
+    run = results["arms"]["control:model=cunet"]["runs"][0]
+    assert run["curve"] and all(0.0 <= p["ssim"] <= 1.0 for p in run["curve"])

@@ -5,12 +5,14 @@ data and image indices, device) before anything trains.
 
 Arms are written KIND or KIND:key=value,key=value:
 
-- `embed` (options `strength`, `init`, `loss`): score embedding as fpscore implements it;
-- `control`: the same pipeline with the embedding off (x⁰ at every time; `loss` may be set);
+- `embed` (options `strength`, `init`, `loss`, `model`): score embedding as fpscore implements it;
+- `control`: the same pipeline with the embedding off (x⁰ at every time; `loss` and `model` may be set);
 - `ddpm` (option `sampler` = "ancestral" | "ddim", `steps` for DDIM): Ho et al.'s baseline;
 - `edm` (option `steps`, default 18): Karras et al.'s baseline.
 
-e.g. `arms = ["embed", "control", "embed:strength=0.5", "embed:init=value-kde", "ddpm", "edm"]`.
+`model` is "unet" or "cunet" (the continuous U-Net), for that arm instead of the experiment's `model`.
+
+e.g. `arms = ["embed", "control", "embed:strength=0.5", "embed:model=cunet", "ddpm", "edm"]`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ...embedding.density import INITS
-from ...training.config import _parse_value, _toml, parse_assignments, parse_loss, set_field
+from ...training.config import MODEL_KINDS, _parse_value, _toml, parse_assignments, parse_loss, set_field
 
 ARM_KINDS = ("embed", "control", "ddpm", "edm")
 ARM_OPTIONS: dict[str, tuple[str, ...]] = {
-    "embed": ("strength", "init", "loss"),
-    "control": ("loss",),
+    "embed": ("strength", "init", "loss", "model"),
+    "control": ("loss", "model"),
     "ddpm": ("sampler", "steps"),
     "edm": ("steps",),
 }
@@ -89,6 +91,8 @@ def parse_arm(text: str) -> Arm:
         raise ValueError(f"arm {text!r}: init must be one of {INITS}, got {options['init']!r}")
     if "loss" in options:
         parse_loss(str(options["loss"]))
+    if "model" in options and options["model"] not in MODEL_KINDS:
+        raise ValueError(f"arm {text!r}: model must be one of {MODEL_KINDS}, got {options['model']!r}")
     if "sampler" in options and options["sampler"] not in ("ancestral", "ddim"):
         raise ValueError(
             f"arm {text!r}: the DDPM sampler is 'ancestral' or 'ddim', got {options['sampler']!r}"
@@ -135,7 +139,10 @@ class ExperimentConfig:
     weighting: str = "paper"
     preconditioning: str = "edm"
     sample_steps: int = 40  # ancestral steps, then one Tweedie step
-    # the network and the optimiser (every arm)
+    # the network and the optimiser (every arm); model "cunet": channels is its nf, ode_steps its RK4
+    # steps, and num_res_blocks, attn_resolutions and dropout are not used
+    model: str = "unet"
+    ode_steps: int = 2
     channels: int = 32
     channel_mult: tuple[int, ...] = (1, 2, 2)
     num_res_blocks: int = 1
@@ -215,6 +222,10 @@ class ExperimentConfig:
         names = [a.name for a in arms]
         if len(set(names)) != len(names):
             raise ValueError(f"arms are listed twice: {names}")
+        if self.model not in MODEL_KINDS:
+            raise ValueError(f"model must be one of {MODEL_KINDS}, got {self.model!r}")
+        if isinstance(self.ode_steps, bool) or not isinstance(self.ode_steps, int) or self.ode_steps < 1:
+            raise ValueError(f"ode_steps must be an integer >= 1, got {self.ode_steps!r}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct and at least one, got {list(self.seeds)}")
         levels = len(self.channel_mult)

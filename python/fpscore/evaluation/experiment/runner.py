@@ -160,6 +160,7 @@ def trainer_config(cfg: ExperimentConfig, arm: Arm, seed: int, channels: int):
     m.channels, m.channel_mult = cfg.channels, tuple(cfg.channel_mult)
     m.num_res_blocks, m.attn_resolutions = cfg.num_res_blocks, tuple(cfg.attn_resolutions)
     m.dropout, m.time_embedding = cfg.dropout, cfg.time_embedding
+    m.kind, m.ode_steps = str(arm.options.get("model", cfg.model)), cfg.ode_steps
     m.preconditioning = cfg.preconditioning if arm.kind in ("embed", "control") else "none"
     # EDM feeds c_noise = ln(σ)/4 to the embedding unscaled; DDPM the step index i = 1000·(i/1000)
     m.time_scale = 1.0 if arm.kind == "edm" else 1000.0
