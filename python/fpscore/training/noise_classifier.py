@@ -139,7 +139,7 @@ def train_noise_classifier(
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
             opt.step()
-            loss = float(batch_loss)
+            loss = float(batch_loss.detach())
             bar.update()
             bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
     if not math.isfinite(loss):
