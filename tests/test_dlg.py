@@ -105,8 +105,8 @@ def test_chains_visit_the_levels_uniformly_and_lowest_handoff_finds_both_modes()
         assert SD * 0.9 < float(y[mode].std()) < SD * 1.3
 
 
-@pytest.mark.parametrize("rounds", [1, 3])
-def test_network_evaluations_are_counted_exactly(rounds):
+@pytest.mark.parametrize(("rounds", "t_end"), [(1, 1e-3), (3, 1e-3), (3, 0.01)])
+def test_network_evaluations_are_counted_exactly(rounds, t_end):
     B, n_skip, n_steps, init_steps = 6, 4, 3, 5
     model, judge = Counter(mixture_score), Counter(oracle)
     x, g = prior(B)
@@ -120,20 +120,29 @@ def test_network_evaluations_are_counted_exactly(rounds):
         n_steps=n_steps,
         n_rounds=rounds,
         init_steps=init_steps,
+        t_end=t_end,
         generator=g,
     )
     info = res.info
     # Heun: two evaluations per step (every step ends at t > 0); a hand-off is Heun then Tweedie,
-    # once per distinct level among the chains.
-    groups = sum(len(np.unique(lv)) for lv in np.split(info["handoff_levels"], rounds))
-    assert model.calls == 2 * init_steps + rounds * n_skip + groups * (2 * n_steps + 1)
-    assert model.rows == B * (2 * init_steps + rounds * n_skip + rounds * (2 * n_steps + 1))
+    # once per distinct level among the chains, or Tweedie alone for a level whose time, λ(t_k) = σ_k,
+    # is at or below t_end.
+    lam_end = float(SDE.marginal_std(t_end))
+    calls, rows = 2 * init_steps + rounds * n_skip, B * (2 * init_steps + rounds * n_skip)
+    for handed in np.split(info["handoff_levels"], rounds):
+        for level in np.unique(handed):
+            cost = 1 if LEVELS[level] <= lam_end * (1 + 1e-9) else 2 * n_steps + 1
+            calls += cost
+            rows += cost * int(np.sum(handed == level))
+    assert (model.calls, model.rows) == (calls, rows)
     assert judge.calls == rounds * n_skip and judge.rows == B * rounds * n_skip
     assert (info["model_calls"], info["model_evals"]) == (model.calls, model.rows)
     assert (info["classifier_calls"], info["classifier_evals"]) == (judge.calls, judge.rows)
     assert info["n_samples"] == B * rounds == res.samples.shape[0]
     assert info["nfe_per_sample"] == pytest.approx(model.rows / (B * rounds))
     assert info["classifier_evals_per_sample"] == pytest.approx(n_skip)
+    if t_end == 0.01:
+        assert np.any(LEVELS[info["handoff_levels"]] <= lam_end), "no Tweedie-only hand-off exercised"
 
 
 def test_callback_argmax_rule_and_other_integrators():
@@ -198,7 +207,7 @@ def test_levels_come_from_the_classifier():
         ({"levels": LEVELS[::-1]}, ValueError, "ascending"),
         ({"levels": None}, ValueError, "levels"),
         ({"levels": [0.1, 1e6]}, ValueError, "above what the process reaches"),
-        ({"t_end": 1.0}, ValueError, "t_end"),
+        ({"t_end": -1.0}, ValueError, "t_end"),
         ({"classifier": lambda x: oracle(x)[:, :3]}, ValueError, r"\(B, K\)"),
         ({"classifier": lambda x: oracle(x)[0]}, ValueError, r"\(B, K\)"),
         ({"classifier": "oracle"}, TypeError, "callable"),

@@ -77,6 +77,7 @@ def test_trained_classifier_tells_the_level_within_one_bin(tmp_path):
     with torch.no_grad():
         guess = model(noised_batch(fresh, SDE, lv, k, gen)).argmax(dim=1)
     assert float(((guess - k).abs() <= 1).double().mean()) > 0.8
+    assert float((guess == k).double().mean()) > 0.6
     # The checkpoint holds the same classifier, and no temporary file is left.
     loaded = load_noise_classifier(tmp_path)
     np.testing.assert_array_equal(loaded.levels.numpy(), lv)

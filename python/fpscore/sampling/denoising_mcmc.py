@@ -101,7 +101,8 @@ def dlg(
 
     classifier: x → (B, K) logits over `levels` (ascending; default `classifier.levels`, as a
     `NoiseLevelClassifier` has). eta: Langevin step factor. n_skip: steps between hand-offs.
-    n_steps: integrator steps from a handed-off level to t_end (then Tweedie at t_end). n_rounds:
+    n_steps: integrator steps from a handed-off level to t_end (then Tweedie at t_end; a level at
+    or below t_end gets Tweedie's step alone). n_rounds:
     hand-offs, so n_rounds·n_skip Langevin steps and n_rounds·B samples. integrator: a name of
     `SAMPLER_NAMES` or any sampler. init_steps: integrator steps of the initialisation.
     handoff: "lowest" (the paper's rule: the window's lowest-level state, the latest among equals)
@@ -129,8 +130,6 @@ def dlg(
     sigmas = _levels(classifier, levels)
     K = sigmas.size
     times = np.array([noise_to_time(sde, float(s), T) for s in sigmas])
-    if not t_end < times[0]:
-        raise ValueError(f"t_end ({t_end:g}) must be below the lowest level's time ({times[0]:g})")
     check_times_fit(np.array([T]), x)
     score, judge = _Counted(model), _Counted(classifier)
     B, dtype, device = x.shape[0], x.dtype, x.device
@@ -173,7 +172,8 @@ def dlg(
                 best_x[lower] = x[lower]
                 last = j == n_skip - 1
                 if last:
-                    samples.append(_hand_off(score, sde, best_x, best_k, times, n_steps, t_end, run, generator))
+                    out = _hand_off(score, sde, best_x, best_k, times, n_steps, t_end, run, generator)
+                    samples.append(out)
                     handed.append(best_k.cpu())
                 if callback is not None:
                     callback({"i": r * n_skip + j, "x": x, "level": k, "handed_off": last})
@@ -205,13 +205,18 @@ def _hand_off(
     run: Sampler,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
-    """x̂₀ for each chain: the integrator from its level's time t_k down to t_end, then Tweedie."""
+    """x̂₀ for each chain: the integrator from its level's time t_k down to t_end, then Tweedie; a
+    level at or below t_end gets Tweedie's step alone, at t_k."""
     out = torch.empty_like(x)
     for level in torch.unique(k).tolist():
         idx = (k == level).nonzero()[:, 0]
-        xs = run(score, sde, x[idx], np.linspace(times[level], t_end, n_steps + 1), generator=generator)
+        t_k = float(times[level])
+        if t_k <= t_end:
+            out[idx] = tweedie(score, sde, x[idx], t_k)
+            continue
+        xs = run(score, sde, x[idx], np.linspace(t_k, t_end, n_steps + 1), generator=generator)
         out[idx] = tweedie(score, sde, xs, t_end) if t_end > 0 else xs
     return out
 
 
-__all__ = ["DLGResult", "HANDOFF_RULES", "LEVEL_RULES", "dlg"]
+__all__ = ["HANDOFF_RULES", "LEVEL_RULES", "DLGResult", "dlg"]
