@@ -49,9 +49,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "DLGResult",
     "SAMPLERS",
     "SAMPLER_NAMES",
+    "DLGResult",
     "ddpm_ancestral",
     "denoise",
     "dlg",
