@@ -105,6 +105,30 @@ def test_chains_visit_the_levels_uniformly_and_lowest_handoff_finds_both_modes()
         assert SD * 0.9 < float(y[mode].std()) < SD * 1.3
 
 
+def test_variance_preserving_process_on_gaussian_data():
+    """VPSDE, data N(m, s²): λ/α = σ and α² + λ² = 1 give α_k² = 1/(1 + σ_k²), λ_k² = σ_k²/(1 + σ_k²),
+    and the marginal at t_k is N(α_k·m, α_k²s² + λ_k²): the exact posterior over the levels."""
+    m, s, n = 0.7, 0.3, 6000
+    sde = fpscore.VPSDE(0.1, 20.0)
+    levels = noise_levels(0.05, 5.0, 8)
+
+    def score(x, t):
+        a = sde.alpha(t).reshape(-1, 1, 1, 1)
+        return -(x - a * m) / (a**2 * s**2 + sde.marginal_std(t).reshape(-1, 1, 1, 1) ** 2)
+
+    def posterior(x):
+        a2 = 1.0 / (1.0 + torch.as_tensor(levels, dtype=x.dtype) ** 2)
+        var = a2 * s**2 + (1.0 - a2)
+        return -0.5 * (x.reshape(-1, 1) - a2.sqrt() * m) ** 2 / var - 0.5 * torch.log(var)
+
+    g = torch.Generator().manual_seed(4)
+    x = sde.prior_sample((n, 1, 1, 1), g, dtype=torch.float64)
+    y = S.dlg(score, sde, x, classifier=posterior, levels=levels, eta=0.4, handoff="last", generator=g)
+    y = y.samples.flatten()
+    assert float(y.mean()) == pytest.approx(m, abs=5 * s / math.sqrt(n))
+    assert float(y.var()) == pytest.approx(s**2, rel=5 * math.sqrt(2.0 / n))
+
+
 @pytest.mark.parametrize(("rounds", "t_end"), [(1, 1e-3), (3, 1e-3), (3, 0.01)])
 def test_network_evaluations_are_counted_exactly(rounds, t_end):
     B, n_skip, n_steps, init_steps = 6, 4, 3, 5

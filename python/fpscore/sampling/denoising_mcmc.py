@@ -102,9 +102,9 @@ def dlg(
     classifier: x → (B, K) logits over `levels` (ascending; default `classifier.levels`, as a
     `NoiseLevelClassifier` has). eta: Langevin step factor. n_skip: steps between hand-offs.
     n_steps: integrator steps from a handed-off level to t_end (then Tweedie at t_end; a level at
-    or below t_end gets Tweedie's step alone). n_rounds:
-    hand-offs, so n_rounds·n_skip Langevin steps and n_rounds·B samples. integrator: a name of
-    `SAMPLER_NAMES` or any sampler. init_steps: integrator steps of the initialisation.
+    or below t_end gets Tweedie's step alone). n_rounds: hand-offs, so n_rounds·n_skip Langevin
+    steps and n_rounds·B samples. integrator: a name of `SAMPLER_NAMES` or any sampler.
+    init_steps: integrator steps of the initialisation. level_rule: "sample" (the paper) or "argmax".
     handoff: "lowest" (the paper's rule: the window's lowest-level state, the latest among equals)
     or "last" (the window's last state at its level). Each (state, level) pair of a chain follows
     p(x, k) (up to the Langevin step's discretisation), but choosing the lowest one looks at the
@@ -115,7 +115,7 @@ def dlg(
     info: "model_calls", "classifier_calls" (batched calls), "model_evals", "classifier_evals" (one per
     image and call), "n_samples", "nfe_per_sample" (model_evals / n_samples, initialisation included),
     "classifier_evals_per_sample", "level_counts" (visits per level, all chains and steps) and
-    "handoff_levels" (the level index each sample was handed off at).
+    "handoff_levels" (the level index each sample was handed off at) and "levels" (the σ_k).
     """
     check_state(x)
     if not callable(classifier):
