@@ -107,7 +107,9 @@ def test_chains_visit_the_levels_uniformly_and_lowest_handoff_finds_both_modes()
 
 def test_variance_preserving_process_on_gaussian_data():
     """VPSDE, data N(m, s²): λ/α = σ and α² + λ² = 1 give α_k² = 1/(1 + σ_k²), λ_k² = σ_k²/(1 + σ_k²),
-    and the marginal at t_k is N(α_k·m, α_k²s² + λ_k²): the exact posterior over the levels."""
+    and the marginal at t_k is N(α_k·m, α_k²s² + λ_k²): the exact posterior over the levels. The
+    Langevin step's own bias widens the samples with η (about 12–16 % in variance at η = 0.8 here),
+    so a small η: 0.1."""
     m, s, n = 0.7, 0.3, 6000
     sde = fpscore.VPSDE(0.1, 20.0)
     levels = noise_levels(0.05, 5.0, 8)
@@ -123,7 +125,7 @@ def test_variance_preserving_process_on_gaussian_data():
 
     g = torch.Generator().manual_seed(4)
     x = sde.prior_sample((n, 1, 1, 1), g, dtype=torch.float64)
-    y = S.dlg(score, sde, x, classifier=posterior, levels=levels, eta=0.4, handoff="last", generator=g)
+    y = S.dlg(score, sde, x, classifier=posterior, levels=levels, eta=0.1, handoff="last", generator=g)
     y = y.samples.flatten()
     assert float(y.mean()) == pytest.approx(m, abs=5 * s / math.sqrt(n))
     assert float(y.var()) == pytest.approx(s**2, rel=5 * math.sqrt(2.0 / n))
