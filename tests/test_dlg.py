@@ -203,6 +203,21 @@ def test_callback_argmax_rule_and_other_integrators():
     assert out.samples.shape == (5, 1, 1, 1)
 
 
+def test_levels_are_drawn_from_the_classifiers_softmax():
+    probs = np.array([0.1, 0.2, 0.3, 0.4])
+    logits = torch.as_tensor(np.log(probs) + 3.0)  # any constant: softmax ignores it
+
+    def fixed(x):
+        return logits.expand(x.shape[0], -1)
+
+    n = 2000
+    x, g = prior(n)
+    res = S.dlg(mixture_score, SDE, x, classifier=fixed, levels=LEVELS[:4], n_skip=5, generator=g)
+    draws = 5 * n
+    freq = res.info["level_counts"] / draws
+    np.testing.assert_allclose(freq, probs, atol=5 * math.sqrt(0.25 / draws))
+
+
 def test_same_seed_same_samples():
     runs = []
     for _ in range(2):

@@ -153,7 +153,10 @@ def dlg(
         logits = logits.to(dtype=torch.float64, device=device)
         if level_rule == "argmax":
             return logits.argmax(dim=1)
-        return torch.multinomial(torch.softmax(logits, dim=1).cpu(), 1, generator=generator)[:, 0].to(device)
+        # Inverse CDF: one uniform per chain, drawn where the state lives (as its noise is).
+        cdf = torch.cumsum(torch.softmax(logits, dim=1), dim=1)
+        u = torch.rand((B, 1), generator=generator, dtype=torch.float64, device=device)
+        return torch.clamp((cdf < u * cdf[:, -1:]).sum(dim=1), max=K - 1)
 
     samples, handed = [], []
     counts = torch.zeros(K, dtype=torch.int64)
