@@ -2,6 +2,8 @@
 progress=False) -> x` that integrate from times[0] down to times[-1]; `model` is a score s(x, t).
 
 `generate` runs one from the prior to an image (then Tweedie's step); `denoise` from a noisy image.
+`dlg` (Denoising MCMC's Langevin-Gibbs sampler) has its own signature: it needs a noise-level
+classifier and returns samples with counts, so it is not among the command line's samplers.
 The functions need torch and are imported on first use, so that `SAMPLER_NAMES` (what the command
 line offers) is there without it.
 """
@@ -20,6 +22,8 @@ SAMPLER_FUNCTIONS = {
 SAMPLER_NAMES = tuple(SAMPLER_FUNCTIONS)
 
 _MODULES = {
+    "DLGResult": "denoising_mcmc",
+    "dlg": "denoising_mcmc",
     "tweedie": "_common",
     "uniform_times": "_common",
     "denoise": "conditional",
@@ -47,8 +51,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "SAMPLERS",
     "SAMPLER_NAMES",
+    "DLGResult",
     "ddpm_ancestral",
     "denoise",
+    "dlg",
     "estimate_noise",
     "euler_maruyama",
     "euler_ode",
