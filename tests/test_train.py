@@ -303,6 +303,15 @@ def test_cli_dry_run_and_train_sample_denoise(tmp_path, capsys):
         == 0
     )
     assert np.load(tmp_path / "s.npy").shape == (2, 1, 8, 8) and (tmp_path / "s.png").is_file()
+    # DLG from the command line: a classifier trained for a few steps, the run's model
+    np.save(tmp_path / "images.npy", images)
+    clf = ["train-classifier", str(tmp_path / "images.npy"), str(tmp_path / "clf"), "--levels", "4"]
+    assert main([*clf, "--sigma-min", "0.05", "--sigma-max", "1", "--steps", "2", "--no-progress"]) == 0
+    dlg = ["sample", str(tmp_path / "run"), "-n", "2", "--sample-steps", "3", "--no-progress"]
+    dlg += ["--dlg-classifier", str(tmp_path / "clf"), "--n-skip", "2", "--npy", str(tmp_path / "d.npy")]
+    assert main([*dlg, "--out", str(tmp_path / "dlg.png")]) == 0
+    assert "network evaluations per sample" in capsys.readouterr().out
+    assert np.load(tmp_path / "d.npy").shape == (2, 1, 8, 8)
     Image.fromarray((images[0, 0] * 255).astype(np.uint8)).save(tmp_path / "clean.png")
     out = tmp_path / "d.png"
     args = ["denoise", str(tmp_path / "clean.png"), "--run", str(tmp_path / "run"), "--sample-steps", "3"]
