@@ -248,3 +248,28 @@ def test_a_cunet_arm_trains_the_continuous_unet(tmp_path):
     results = run_experiment(smoke, tmp_path / "r", log=quiet)
     run = results["arms"]["control:model=cunet"]["runs"][0]
     assert run["curve"] and all(0.0 <= p["ssim"] <= 1.0 for p in run["curve"])
+
+
+def test_final_samplers_compare_dlg_with_the_integrators(tmp_path):
+    overrides = [
+        "arms=['control']",
+        "final_samplers=['heun', 'dlg']",
+        "classifier_levels=4",
+        "classifier_steps=3",
+        "dlg_skip=2",
+    ]
+    results = run_experiment(build_config("smoke", overrides=overrides), tmp_path / "r", log=quiet)
+    final = results["arms"]["control"]["runs"][0]["final_samplers"]
+    assert set(final) == {"heun", "dlg"}
+    cfg = build_config("smoke", overrides=overrides)
+    # Heun: 2 evaluations per step (the last time is t_min > 0), then Tweedie's; DLG adds its
+    # Langevin steps and initialisation: more evaluations per sample
+    assert final["heun"]["nfe_per_sample"] == 2 * cfg.sample_steps + 1
+    assert final["dlg"]["nfe_per_sample"] > cfg.dlg_skip
+    assert all(0.0 <= v["ssim"] <= 1.0 for v in final.values())
+    assert (tmp_path / "r" / "noise_classifier" / "noise_classifier.pt").is_file()
+    assert "## Samplers on the trained models" in (tmp_path / "r" / "table.md").read_text()
+    with pytest.raises(ValueError, match="final_samplers: unknown"):
+        build_config("smoke", overrides=["final_samplers=['magic']"])
+    with pytest.raises(ValueError, match="dlg_skip"):
+        build_config("smoke", overrides=["dlg_skip=0"])

@@ -139,6 +139,12 @@ class ExperimentConfig:
     weighting: str = "paper"
     preconditioning: str = "edm"
     sample_steps: int = 40  # ancestral steps, then one Tweedie step
+    # samplers compared on each finished embed/control model (final_samplers.py): names of
+    # fpscore.samplers and "dlg", with DLG's noise-level classifier and hand-off interval
+    final_samplers: tuple[str, ...] = ()
+    classifier_levels: int = 10
+    classifier_steps: int = 300
+    dlg_skip: int = 10
     # the network and the optimiser (every arm); model "cunet": channels is its nf, ode_steps its RK4
     # steps, and num_res_blocks, attn_resolutions and dropout are not used
     model: str = "unet"
@@ -222,6 +228,18 @@ class ExperimentConfig:
         names = [a.name for a in arms]
         if len(set(names)) != len(names):
             raise ValueError(f"arms are listed twice: {names}")
+        from .final_samplers import FINAL_SAMPLER_NAMES
+
+        unknown_samplers = [s for s in self.final_samplers if s not in FINAL_SAMPLER_NAMES]
+        if unknown_samplers:
+            known = ", ".join(FINAL_SAMPLER_NAMES)
+            raise ValueError(f"final_samplers: unknown {unknown_samplers}; known: {known}")
+        if self.final_samplers and self.weight > 0:
+            raise ValueError("final_samplers compare samplers from noise: use them with condition_weight 0")
+        for name, least in (("classifier_levels", 2), ("classifier_steps", 1), ("dlg_skip", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if self.model not in MODEL_KINDS:
             raise ValueError(f"model must be one of {MODEL_KINDS}, got {self.model!r}")
         if isinstance(self.ode_steps, bool) or not isinstance(self.ode_steps, int) or self.ode_steps < 1:

@@ -353,8 +353,41 @@ def _table_text(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
             lines.append(f"- {_md(name)}: {', '.join(parts) or 'no runs'}")
         if any_unfinished:
             lines += ["", "\\* unfinished run"]
+    lines += _final_samplers_text(results)
     lines.append("")
     return "\n".join(lines)
+
+
+def _final_samplers_text(results: Mapping[str, Any]) -> list[str]:
+    """The samplers compared on each finished model (setting final_samplers): SSIM and NFE per sample,
+    mean and range over the seeds."""
+    rows = []
+    for name, arm in results.get("arms", {}).items():
+        per_sampler: dict[str, list[Mapping[str, Any]]] = {}
+        for run in arm.get("runs", []):
+            for sampler, v in (run.get("final_samplers") or {}).items():
+                per_sampler.setdefault(sampler, []).append(v)
+        for sampler, values in per_sampler.items():
+            ssim = [float(v["ssim"]) for v in values]
+            nfe = [float(v["nfe_per_sample"]) for v in values]
+            rows.append(
+                f"| {_md(name)} | {_md(sampler)} | {len(values)} | {statistics.fmean(ssim):.3f} "
+                f"[{min(ssim):.3f}, {max(ssim):.3f}] | {statistics.fmean(nfe):.1f} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Samplers on the trained models",
+        "",
+        "| arm | sampler | seeds | SSIM, mean [min, max] | network evaluations per sample |",
+        "|---|---|---:|---:|---:|",
+        *rows,
+        "",
+        "Each finished model (EMA weights) sampled the same prior noise with each sampler; SSIM against "
+        "the training images; evaluations of the score network per sample, counted (DLG: its "
+        "initialisation, Langevin steps and hand-offs; the noise classifier's evaluations not included).",
+    ]
 
 
 def write_table(results: Mapping[str, Any], path: str | Path) -> Path:

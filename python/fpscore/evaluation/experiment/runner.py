@@ -441,6 +441,7 @@ def run_experiment(
             f"{100 * e['fraction_outside_unit']:.1f} % of pixels outside [0, 1] at t = 1"
         )
     write_results(out, results)
+    classifier = None  # DLG's noise-level classifier, trained once (final_samplers)
     for arm in arms:
         entry = results["arms"].setdefault(arm.name, {"kind": arm.kind, "options": arm.options, "runs": []})
         key = embedding_key(cfg, arm) if arm.kind == "embed" else None
@@ -461,6 +462,19 @@ def run_experiment(
                 write_results(out, results)
 
             job.run(record, cfg.progress)
+            if cfg.final_samplers and arm.kind in ("embed", "control"):
+                from .final_samplers import compare_samplers, noise_classifier
+
+                if classifier is None and "dlg" in cfg.final_samplers:
+                    classifier = noise_classifier(cfg, images, job.trainer.sde, job.trainer.T, out)
+                run["final_samplers"] = compare_samplers(job, classifier)
+                log(
+                    f"{arm.name} seed {seed}, samplers: "
+                    + "; ".join(
+                        f"{n} SSIM {v['ssim']:.3f}, {v['nfe_per_sample']:.0f} NFE"
+                        for n, v in run["final_samplers"].items()
+                    )
+                )
             run.update(complete=True, steps=job.trainer.step, train_seconds=job.clock, curve=job.curve)
             write_results(out, results)
             best = max((p["ssim"] for p in job.curve), default=float("nan"))
