@@ -202,6 +202,23 @@ def test_epsilon_score(net, sde, t):
 # -- InMemoryDataset / EmbeddedDataset ------------------------------------------------------------
 
 
+# The dataset property's valid arguments; each example below changes one of them.
+DATASET_DEFAULTS = {
+    "shape": (3, 2, 1, 4, 4),
+    "dtype": np.float64,
+    "lay": "C",
+    "poison": None,
+    "times": None,
+    "T": 1.0,
+    "sde": "ve",
+    "as_tensor": False,
+}
+
+
+def dataset_example(**changes):
+    return example(**{**DATASET_DEFAULTS, **changes})
+
+
 @settings(max_examples=40)
 @given(
     shape=mostly(
@@ -222,76 +239,13 @@ def test_epsilon_score(net, sde, t):
     sde=sdes,
     as_tensor=st.booleans(),
 )
-@example(
-    shape=(2, 0, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=None,
-    times=None,
-    T=1.0,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=math.nan,
-    times=None,
-    T=1.0,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=None,
-    times=None,
-    T=math.nan,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.complex128,
-    lay="C",
-    poison=None,
-    times=None,
-    T=1.0,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=None,
-    times="nan",
-    T=1.0,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=1e39,
-    times=None,
-    T=1.0,
-    sde="ve",
-    as_tensor=False,
-)
-@example(
-    shape=(3, 2, 1, 4, 4),
-    dtype=np.float64,
-    lay="C",
-    poison=None,
-    times=None,
-    T=1.0,
-    sde="dict",
-    as_tensor=False,
-)
+@dataset_example(shape=(2, 0, 1, 4, 4))
+@dataset_example(poison=math.nan)
+@dataset_example(T=math.nan)
+@dataset_example(dtype=np.complex128)
+@dataset_example(times="nan")
+@dataset_example(poison=1e39)
+@dataset_example(sde="dict")
 def test_in_memory_dataset(shape, dtype, lay, poison, times, T, sde, as_tensor):
     rng = np.random.default_rng(0)
     values = rng.uniform(0, 3, shape)

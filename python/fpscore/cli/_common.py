@@ -8,6 +8,25 @@ from collections.abc import Mapping
 from typing import Any
 
 
+def add_sde_options(group: Any) -> None:
+    """--sde KIND and one float option per SDE parameter (defaults: `SDEConfig`'s); the process is
+    then `fpscore.sde.make_sde(args.sde, vars(args))`."""
+    from ..sde import SDE_KINDS, SDES
+    from ..training.config import SDEConfig
+
+    sde = SDEConfig()
+    group.add_argument("--sde", choices=SDE_KINDS, default=sde.kind, help=f"default {sde.kind}")
+    for cls in SDES:
+        for name in cls.PARAMETERS:
+            value = getattr(sde, name)
+            group.add_argument(
+                "--" + name.replace("_", "-"),
+                type=float,
+                default=value,
+                help=f"{cls.__name__} {name} (default {value:g})",
+            )
+
+
 def add_settings_options(p: argparse.ArgumentParser, what: str, example: str) -> None:
     """--config FILE and repeatable --set KEY=VALUE."""
     p.add_argument("--config", help=f"a TOML or JSON file of {what}")

@@ -11,6 +11,7 @@ import inspect
 import json
 
 from ..embedding.params import PrecomputeParams
+from ._common import add_sde_options
 
 NAME = "precompute"
 HELP = "embed images (initial log-density, Fokker-Planck solve, transport) into an on-disk cache"
@@ -87,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..sde import SDE_KINDS, SDES
-    from ..training.config import SDEConfig
 
     p.add_argument(
         "source",
@@ -107,18 +106,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--layout", choices=["auto", "NCHW", "NHWC", "NHW"], help=".npy/.npz layout")
     d.add_argument("--skip-corrupt", action="store_true", help="skip unreadable files with a warning")
     groups = {"method": p.add_argument_group("method"), "output": p.add_argument_group("output")}
-    sde = SDEConfig()
     m = groups["method"]
-    m.add_argument("--sde", choices=SDE_KINDS, default=sde.kind, help=f"default {sde.kind}")
-    for cls in SDES:
-        for name in cls.PARAMETERS:
-            value = getattr(sde, name)
-            m.add_argument(
-                "--" + name.replace("_", "-"),
-                type=float,
-                default=value,
-                help=f"{cls.__name__} {name} (default {value:g})",
-            )
+    add_sde_options(m)
     for f in dataclasses.fields(PrecomputeParams):
         group, flag = groups[f.metadata["group"]], "--" + f.name.replace("_", "-")
         help_text = f.metadata["help"]

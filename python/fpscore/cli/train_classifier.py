@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._common import add_sde_options
 from .precompute import _size_arg
 
 NAME = "train-classifier"
@@ -43,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..sde import SDE_KINDS, SDES
-    from ..training.config import SDEConfig
 
     p.add_argument(
         "source", help="'samples' (scikit-image photos), 'faces', a .npy/.npz file, CIFAR-10, or a folder"
@@ -58,17 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--levels", type=int, default=10, help="number K of noise levels (default 10)")
     m.add_argument("--sigma-min", type=float, default=0.01, help="lowest level (default 0.01)")
     m.add_argument("--sigma-max", type=float, default=1.0, help="highest level (default 1)")
-    sde = SDEConfig()
-    m.add_argument("--sde", choices=SDE_KINDS, default=sde.kind, help=f"default {sde.kind}")
-    for cls in SDES:
-        for name in cls.PARAMETERS:
-            value = getattr(sde, name)
-            m.add_argument(
-                "--" + name.replace("_", "-"),
-                type=float,
-                default=value,
-                help=f"{cls.__name__} {name} (default {value:g})",
-            )
+    add_sde_options(m)
     m.add_argument("--T", type=float, default=1.0, help="the process's last time (default 1)")
     t = p.add_argument_group("training")
     t.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 
 from ..._torch import torch
 from ..._validation import positive_float, positive_int
-from ..config import TIME_EMBEDDINGS
-from .unet import AttnBlock, _norm, _zero, time_features
+from .unet import AttnBlock, _norm, _zero, check_levels, time_features
 
 nn = torch.nn
 F = torch.nn.functional
@@ -103,17 +102,8 @@ class CUNet(nn.Module):
         image_channels = positive_int("image_channels", image_channels)
         image_size = positive_int("image_size", image_size)
         channels = positive_int("channels", channels)
-        channel_mult = tuple(positive_int("channel_mult", m) for m in channel_mult)
-        if not channel_mult:
-            raise ValueError("channel_mult must name at least one level, got ()")
+        channel_mult = check_levels(image_size, channel_mult, time_embedding)
         ode_steps = positive_int("ode_steps", ode_steps)
-        if time_embedding not in TIME_EMBEDDINGS:
-            raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {time_embedding!r}")
-        if image_size % 2 ** (len(channel_mult) - 1):
-            raise ValueError(
-                f"image_size {image_size} must be divisible by 2^{len(channel_mult) - 1} "
-                f"for channel_mult {tuple(channel_mult)} (one halving per extra level)"
-            )
         time_scale = positive_float("time_scale", time_scale)
         self.image_channels, self.image_size = image_channels, image_size
         self.channels, self.time_embedding, self.time_scale = channels, time_embedding, time_scale

@@ -68,6 +68,22 @@ def time_features(t: torch.Tensor, dim: int, kind: str = "fourier", scale: float
     return F.pad(emb, (0, dim - 2 * half))
 
 
+def check_levels(image_size: int, channel_mult: Sequence[int], time_embedding: str) -> tuple[int, ...]:
+    """channel_mult as a tuple of positive integers, one halving of image_size per extra level, and a
+    known time embedding (the checks every U-shaped network of this package makes)."""
+    levels = tuple(positive_int("channel_mult", m) for m in channel_mult)
+    if not levels:
+        raise ValueError("channel_mult must name at least one level, got ()")
+    if time_embedding not in TIME_EMBEDDINGS:
+        raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {time_embedding!r}")
+    if image_size % 2 ** (len(levels) - 1):
+        raise ValueError(
+            f"image_size {image_size} must be divisible by 2^{len(levels) - 1} "
+            f"for channel_mult {levels} (one halving per extra level)"
+        )
+    return levels
+
+
 class ResBlock(nn.Module):
     """GroupNorm → SiLU → conv, + time embedding, GroupNorm → SiLU → dropout → conv, + skip."""
 
@@ -144,16 +160,7 @@ class UNet(nn.Module):
         if num_res_blocks is None:
             raise TypeError("num_res_blocks must be an integer >= 0, got None")
         num_res_blocks = optional_count("num_res_blocks", num_res_blocks)
-        channel_mult = tuple(positive_int("channel_mult", m) for m in channel_mult)
-        if not channel_mult:
-            raise ValueError("channel_mult must name at least one level, got ()")
-        if time_embedding not in TIME_EMBEDDINGS:
-            raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {time_embedding!r}")
-        if image_size % 2 ** (len(channel_mult) - 1):
-            raise ValueError(
-                f"image_size {image_size} must be divisible by 2^{len(channel_mult) - 1} "
-                f"for channel_mult {tuple(channel_mult)} (one halving per extra level)"
-            )
+        channel_mult = check_levels(image_size, channel_mult, time_embedding)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
         if not 0.0 <= dropout < 1.0:
