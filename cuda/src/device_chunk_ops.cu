@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -21,6 +20,7 @@ namespace fpscore::cuda_detail {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr std::int32_t kNoFailure = 0x7f7f7f7f;  // a member's failing row before any fails
 constexpr int kLanesPerBlock = 32, kRowsPerBlock = 8;  // the reductions' blocks: 32 members × 8 node groups
 
 unsigned blocks_for(std::int64_t total) {
@@ -313,8 +313,9 @@ void DeviceChunkOps::assemble(std::int32_t n, bool policy, bool refactor) {
 
 PivotFailure DeviceChunkOps::factor() {
     const std::int64_t S = count_;
-    const std::vector<std::int32_t> none(static_cast<std::size_t>(S), std::numeric_limits<std::int32_t>::max());
-    to_device(fail_rows_.as<void>(), none.data(), none.size() * sizeof(std::int32_t));
+    // Every byte 0x7f: kNoFailure in each member's slot, above any row index (no host buffer).
+    check_cuda(cudaMemset(fail_rows_.as<void>(), 0x7f, static_cast<std::size_t>(S) * sizeof(std::int32_t)),
+               "cudaMemset");
     const FactorPattern f = pattern_of(*device_plan_);
     const std::int32_t* rows = device_plan_->level_rows.as<std::int32_t>();
     for (std::int32_t k = 0; k < plan_->levels(); ++k) {
@@ -329,7 +330,7 @@ PivotFailure DeviceChunkOps::factor() {
     PivotFailure first;
     for (std::int64_t l = 0; l < S; ++l) {
         const std::int32_t row = fail_rows[l];
-        if (row == std::numeric_limits<std::int32_t>::max()) continue;
+        if (row == kNoFailure) continue;
         first.member = static_cast<std::int32_t>(l);
         first.row = row;
         const std::int64_t diag = plan_->symbolic->diag[row];

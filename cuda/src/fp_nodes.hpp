@@ -44,6 +44,21 @@ FPSCORE_HD void pad_ring(const GridGeometry& g, std::int64_t r, const std::int32
     padded[at * stride + lane] = value;
 }
 
+// The advection velocity v = ½g² G_h m − f at node p (centre c of the padded field) of field `lane`.
+FPSCORE_HD void advection_velocity(const GridGeometry& g, std::int64_t p, double half_g2, const double* padded,
+                                   const double* drift, std::int64_t stride, std::int64_t lane, double* vx,
+                                   double* vy) {
+    const std::int64_t i = p / g.cols, j = p % g.cols, PW = g.padded_cols();
+    const std::int64_t c = (i + 1) * PW + j + 1;
+    const double inv_2h = 0.5 / g.h;
+    *vx = half_g2 * inv_2h * (padded[(c + 1) * stride + lane] - padded[(c - 1) * stride + lane]);
+    *vy = half_g2 * inv_2h * (padded[(c + PW) * stride + lane] - padded[(c - PW) * stride + lane]);
+    if (drift != nullptr) {
+        *vx -= drift[p];
+        *vy -= drift[g.cells() + p];
+    }
+}
+
 struct StepCoefficients {
     double half_g2;  // ½ g(t_n)²
     double inv_dt;   // 1 / Δt
@@ -66,12 +81,8 @@ FPSCORE_HD void assemble_node(const GridGeometry& g, std::int64_t p, const StepC
     const double value[kStencilPoints] = {padded[c * stride + lane], padded[(c + 1) * stride + lane],
                                           padded[(c - 1) * stride + lane], padded[(c + PW) * stride + lane],
                                           padded[(c - PW) * stride + lane]};
-    double vx = s.half_g2 * inv_2h * (value[1] - value[2]);
-    double vy = s.half_g2 * inv_2h * (value[3] - value[4]);
-    if (drift != nullptr) {
-        vx -= drift[p];
-        vy -= drift[g.cells() + p];
-    }
+    double vx, vy;
+    advection_velocity(g, p, s.half_g2, padded, drift, stride, lane, &vx, &vy);
     double coef[kStencilPoints];
     if (!s.upwind) {
         coef[0] = s.inv_dt + 4.0 * a;
@@ -99,18 +110,11 @@ FPSCORE_HD void assemble_node(const GridGeometry& g, std::int64_t p, const StepC
         }
 }
 
-// The largest advection speed |v| = |½g² G_h m − f| over the nodes' squared speeds, node p.
+// |v|² at node p (the error messages report max |v|).
 FPSCORE_HD double squared_speed(const GridGeometry& g, std::int64_t p, double half_g2, const double* padded,
                                 const double* drift, std::int64_t stride, std::int64_t lane) {
-    const std::int64_t i = p / g.cols, j = p % g.cols, PW = g.padded_cols();
-    const std::int64_t c = (i + 1) * PW + j + 1;
-    const double inv_2h = 0.5 / g.h;
-    double vx = half_g2 * inv_2h * (padded[(c + 1) * stride + lane] - padded[(c - 1) * stride + lane]);
-    double vy = half_g2 * inv_2h * (padded[(c + PW) * stride + lane] - padded[(c - PW) * stride + lane]);
-    if (drift != nullptr) {
-        vx -= drift[p];
-        vy -= drift[g.cells() + p];
-    }
+    double vx, vy;
+    advection_velocity(g, p, half_g2, padded, drift, stride, lane, &vx, &vy);
     return vx * vx + vy * vy;
 }
 

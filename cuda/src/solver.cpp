@@ -4,7 +4,6 @@
 #include "fpscore/cuda/solver.hpp"
 
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -14,6 +13,7 @@
 #include "chunk_driver.hpp"
 #include "chunk_plan.hpp"
 #include "device_chunk_ops.hpp"
+#include "common/recent_cache.hpp"
 #include "device_runtime.hpp"
 #include "fp/problem_checks.hpp"
 #include "fpscore/sparse/sparse_lu.hpp"
@@ -26,26 +26,16 @@ struct Planned {
     std::shared_ptr<const cuda_detail::DevicePlan> device_plan;
 };
 
-// The most recently used plans, as the CPU solver keeps its analyses.
+// The plans (host and device copies) of the most recently used grids, boundaries and devices,
+// as the CPU solver keeps its analyses.
 Planned plan_for(const Grid& grid, Boundary boundary, int device) {
-    constexpr std::size_t kKept = 8;
-    static std::mutex mutex;
-    static std::vector<std::pair<std::tuple<index_t, index_t, Boundary, int>, Planned>> cache;
-    const auto key = std::make_tuple(grid.rows, grid.cols, boundary, device);
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = cache.begin(); it != cache.end(); ++it)
-        if (it->first == key) {
-            Planned found = it->second;
-            cache.erase(it);
-            cache.emplace_back(key, found);
-            return found;
-        }
-    Planned made;
-    made.plan = cuda_detail::make_chunk_plan(grid.rows, grid.cols, boundary);
-    made.device_plan = std::make_shared<const cuda_detail::DevicePlan>(*made.plan);
-    if (cache.size() >= kKept) cache.erase(cache.begin());
-    cache.emplace_back(key, made);
-    return made;
+    static detail::RecentCache<std::tuple<index_t, index_t, Boundary, int>, Planned, 8> cache;
+    return cache.get(std::make_tuple(grid.rows, grid.cols, boundary, device), [&] {
+        Planned made;
+        made.plan = cuda_detail::make_chunk_plan(grid.rows, grid.cols, boundary);
+        made.device_plan = std::make_shared<const cuda_detail::DevicePlan>(*made.plan);
+        return made;
+    });
 }
 
 }  // namespace

@@ -13,9 +13,9 @@
 #include <tuple>
 
 #include "common/aligned_vector.hpp"
-#include "common/fork_safe_mutex.hpp"
 #include "common/format.hpp"
 #include "common/parallel.hpp"
+#include "common/recent_cache.hpp"
 #include "common/simd_dispatch.hpp"
 #include "fp/assembly.hpp"
 #include "fp/batch_solver.hpp"
@@ -296,29 +296,14 @@ struct Analysis {
 };
 
 std::shared_ptr<const Analysis> analysis_for(const Grid& grid, Boundary boundary) {
-    constexpr size_t kKept = 8;  // most recently used analyses
-    static detail::ForkSafeMutex mutex;  // a forked child must not inherit it locked
-    static std::vector<std::pair<std::tuple<index_t, index_t, Boundary>, std::shared_ptr<const Analysis>>> cache;
-    const auto key = std::make_tuple(grid.rows, grid.cols, boundary);
-    {
-        std::lock_guard<detail::ForkSafeMutex> lock(mutex);
-        for (auto it = cache.begin(); it != cache.end(); ++it)
-            if (it->first == key) {
-                auto found = it->second;
-                cache.erase(it);
-                cache.emplace_back(key, found);
-                return found;
-            }
-    }
-    // The pattern does not depend on h, so an analysis serves every spacing.
-    Stencil stencil(Grid{grid.rows, grid.cols, 1.0}, boundary);
-    // Packs: minimum degree on small grids, nested dissection (the grid given) beyond.
-    auto symbolic = analyse_for_packs(stencil.pattern(), Ordering::Automatic, stencil.grid_shape());
-    auto made = std::make_shared<const Analysis>(Analysis{std::move(stencil), std::move(symbolic)});
-    std::lock_guard<detail::ForkSafeMutex> lock(mutex);
-    if (cache.size() >= kKept) cache.erase(cache.begin());
-    cache.emplace_back(key, made);
-    return made;
+    static detail::RecentCache<std::tuple<index_t, index_t, Boundary>, std::shared_ptr<const Analysis>, 8> cache;
+    return cache.get(std::make_tuple(grid.rows, grid.cols, boundary), [&] {
+        // The pattern does not depend on h, so an analysis serves every spacing.
+        Stencil stencil(Grid{grid.rows, grid.cols, 1.0}, boundary);
+        // Packs: minimum degree on small grids, nested dissection (the grid given) beyond.
+        auto symbolic = analyse_for_packs(stencil.pattern(), Ordering::Automatic, stencil.grid_shape());
+        return std::make_shared<const Analysis>(Analysis{std::move(stencil), std::move(symbolic)});
+    });
 }
 
 }  // namespace

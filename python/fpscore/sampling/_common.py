@@ -34,6 +34,19 @@ class Sampler(Protocol):
     ) -> torch.Tensor: ...
 
 
+class Counted:
+    """A callable (a score network, a classifier) that counts its calls and the batch rows it
+    evaluated: the network evaluations (NFE) a sampler spends."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor]) -> None:
+        self.fn, self.calls, self.rows = fn, 0, 0
+
+    def __call__(self, x: torch.Tensor, *args: Any) -> torch.Tensor:
+        self.calls += 1
+        self.rows += int(x.shape[0])
+        return self.fn(x, *args)
+
+
 def uniform_times(n_steps: int, T: float = 1.0, t_end: float = 1e-3) -> np.ndarray:
     """n_steps + 1 equally spaced times from T down to t_end."""
     if n_steps < 1:

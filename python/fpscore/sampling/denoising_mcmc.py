@@ -27,7 +27,17 @@ import numpy as np
 
 from .._torch import torch
 from .._validation import choice, non_negative_float, positive_float, positive_int
-from ._common import Callback, Sampler, Score, bcast, check_state, check_times_fit, progress_bar, tweedie
+from ._common import (
+    Callback,
+    Counted,
+    Sampler,
+    Score,
+    bcast,
+    check_state,
+    check_times_fit,
+    progress_bar,
+    tweedie,
+)
 from .conditional import noise_to_time
 
 Classifier = Callable[[torch.Tensor], torch.Tensor]
@@ -40,18 +50,6 @@ class DLGResult(NamedTuple):
 
     samples: torch.Tensor
     info: dict[str, Any]
-
-
-class _Counted:
-    """A callable that counts its calls and the batch rows it evaluated."""
-
-    def __init__(self, fn: Callable[..., torch.Tensor]) -> None:
-        self.fn, self.calls, self.rows = fn, 0, 0
-
-    def __call__(self, x: torch.Tensor, *args: Any) -> torch.Tensor:
-        self.calls += 1
-        self.rows += int(x.shape[0])
-        return self.fn(x, *args)
 
 
 def _integrator(integrator: str | Sampler) -> Sampler:
@@ -131,7 +129,7 @@ def dlg(
     K = sigmas.size
     times = np.array([noise_to_time(sde, float(s), T) for s in sigmas])
     check_times_fit(np.array([T]), x)
-    score, judge = _Counted(model), _Counted(classifier)
+    score, judge = Counted(model), Counted(classifier)
     B, dtype, device = x.shape[0], x.dtype, x.device
     t_lv = torch.as_tensor(times, dtype=dtype, device=device)
     lam = sde.marginal_std(t_lv)

@@ -23,17 +23,6 @@ FINAL_SAMPLER_NAMES = ("heun", "euler", "euler-maruyama", "ancestral", "dlg")
 CLASSIFIER_FOLDER = "noise_classifier"
 
 
-class _Counted:
-    """The score network, counting the images it evaluates."""
-
-    def __init__(self, score) -> None:
-        self.score, self.evals = score, 0
-
-    def __call__(self, x, t):
-        self.evals += int(x.shape[0])
-        return self.score(x, t)
-
-
 def noise_classifier(cfg, images: np.ndarray, sde, T: float, out: Path):
     """The experiment's noise-level classifier: loaded from `out/noise_classifier`, or trained."""
     from ...training.noise_classifier import (
@@ -56,13 +45,14 @@ def compare_samplers(job, classifier) -> dict[str, dict[str, Any]]:
     """{sampler: {"ssim", "ssim_best", "nfe_per_sample"}} for the trained model of `job` (ArmSeed)."""
     from ..._torch import torch
     from ...sampling import SAMPLERS, dlg, generate, uniform_times
+    from ...sampling._common import Counted
     from ..metrics import summarize
 
     cfg, tr = job.cfg, job.trainer
     out: dict[str, dict[str, Any]] = {}
     for name in cfg.final_samplers:
         gen = torch.Generator().manual_seed(30_000 + job.seed)
-        score = _Counted(tr.score_model(ema=True))
+        score = Counted(tr.score_model(ema=True))
         x0 = tr.sde.prior_std(tr.T) * job.noise
         with torch.no_grad():
             if name == "dlg":
@@ -85,6 +75,6 @@ def compare_samplers(job, classifier) -> dict[str, dict[str, Any]]:
         out[name] = {
             "ssim": scores["ssim"],
             "ssim_best": scores["ssim_best"],
-            "nfe_per_sample": score.evals / x.shape[0],
+            "nfe_per_sample": score.rows / x.shape[0],
         }
     return out

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from ..._torch import torch
 from ..._validation import positive_float, positive_int
-from .unet import AttnBlock, _norm, _zero, check_levels, time_features
+from .unet import AttnBlock, _norm, _zero, check_channel_mult, time_features
 
 nn = torch.nn
 F = torch.nn.functional
@@ -102,7 +102,7 @@ class CUNet(nn.Module):
         image_channels = positive_int("image_channels", image_channels)
         image_size = positive_int("image_size", image_size)
         channels = positive_int("channels", channels)
-        channel_mult = check_levels(image_size, channel_mult, time_embedding)
+        channel_mult = check_channel_mult(image_size, channel_mult, time_embedding)
         ode_steps = positive_int("ode_steps", ode_steps)
         time_scale = positive_float("time_scale", time_scale)
         self.image_channels, self.image_size = image_channels, image_size

@@ -68,7 +68,7 @@ def time_features(t: torch.Tensor, dim: int, kind: str = "fourier", scale: float
     return F.pad(emb, (0, dim - 2 * half))
 
 
-def check_levels(image_size: int, channel_mult: Sequence[int], time_embedding: str) -> tuple[int, ...]:
+def check_channel_mult(image_size: int, channel_mult: Sequence[int], time_embedding: str) -> tuple[int, ...]:
     """channel_mult as a tuple of positive integers, one halving of image_size per extra level, and a
     known time embedding (the checks every U-shaped network of this package makes)."""
     levels = tuple(positive_int("channel_mult", m) for m in channel_mult)
@@ -160,7 +160,7 @@ class UNet(nn.Module):
         if num_res_blocks is None:
             raise TypeError("num_res_blocks must be an integer >= 0, got None")
         num_res_blocks = optional_count("num_res_blocks", num_res_blocks)
-        channel_mult = check_levels(image_size, channel_mult, time_embedding)
+        channel_mult = check_channel_mult(image_size, channel_mult, time_embedding)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
         if not 0.0 <= dropout < 1.0:
