@@ -265,6 +265,9 @@ def test_precompute_params(name, value):
     except (ValueError, TypeError):
         return
     manifest = params.manifest(fpscore.ConstantSDE(1.0))
+    if name in ("store_every", "store_levels"):  # recorded resolved, and only when not every level
+        assert manifest.get("store_levels", list(range(params.n_steps + 1))) == params.stored_levels()
+        return
     assert manifest[name if name not in ("sigma_s", "eps", "bandwidth") else "init_params"] is not None
 
 
