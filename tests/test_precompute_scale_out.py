@@ -168,6 +168,13 @@ def test_dask_local_cluster_equals_one_process(tmp_path: Path, single: Path) -> 
                 **OPTIONS,
             )
         assert again.computed_shards == 1 and shard_files(tmp_path / "d") == shard_files(single)
+        # the command line, by address
+        np.save(tmp_path / "images.npy", IMAGES)
+        args = ["precompute", str(tmp_path / "images.npy"), "--layout", "NCHW", "--sde", "ve", "--sigma", "2"]
+        args += ["--n-steps", "4", "--shard-size", "2", "--no-progress"]
+        assert cli.main([*args, str(tmp_path / "cli-dask"), "--dask", cluster.scheduler_address]) == 0
+        assert cli.main([*args, str(tmp_path / "cli-local")]) == 0
+        assert shard_files(tmp_path / "cli-dask") == shard_files(tmp_path / "cli-local")
         # a solver failure on a worker comes back naming the shard
         with pytest.raises(fpscore.ConvergenceError, match=r"shard \d"):
             fpscore.precompute(
