@@ -447,10 +447,47 @@ def _write_shard(
 
 @contextlib.contextmanager
 def _progress_bar(progress: bool, total: int, initial: int) -> Iterator[Any]:
-    if not progress or not sys.stderr.isatty():
+    """A tqdm bar on a terminal; elsewhere (a batch job's log) a line every LOG_INTERVAL seconds."""
+    if not progress:
         yield None
-        return
-    from tqdm.auto import tqdm
+    elif sys.stderr.isatty():
+        from tqdm.auto import tqdm
 
-    with tqdm(total=total, initial=initial, unit="img", desc="precompute", dynamic_ncols=True) as bar:
-        yield bar
+        with tqdm(total=total, initial=initial, unit="img", desc="precompute", dynamic_ncols=True) as bar:
+            yield bar
+    else:
+        yield _ProgressLog(total, initial)
+
+
+LOG_INTERVAL = 60.0
+
+
+class _ProgressLog:
+    """Progress as log lines: images done, images/s of this run, the time left at that rate."""
+
+    def __init__(self, total: int, initial: int) -> None:
+        self.total, self.done, self.computed = total, initial, 0
+        self.started = self.last = time.monotonic()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.computed += n
+        now = time.monotonic()
+        if now - self.last >= LOG_INTERVAL or self.done == self.total:
+            self.last = now
+            rate = self.computed / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else float("inf")
+            print(
+                f"precompute: {self.done}/{self.total} images, {rate:.1f} images/s, "
+                f"{_clock(left)} left",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _clock(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}"
