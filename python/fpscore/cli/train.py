@@ -12,7 +12,8 @@ HELP = "train a score network on an embedding cache (needs torch)"
 DESCRIPTION = (
     "Train an ε-U-Net on the noised embedded images of a cache. The config is "
     "the defaults, then --config, then --set, then the flags; the cache sets the SDE and "
-    "the image shape."
+    "the image shape. Under `torchrun --nproc_per_node K` it trains on K processes "
+    "(train.batch_size is the global batch)."
 )
 
 
@@ -48,14 +49,20 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.data.cache:
         raise ValueError("no data: pass --cache DIR (an `fpscore precompute` folder) or set data.cache")
     from ..data.dataset import EmbeddedDataset
+    from ..training import distributed
     from ..training.trainer import Trainer
 
     dataset = EmbeddedDataset(cfg.data.cache)
-    trainer = Trainer(cfg, dataset, resume=args.resume)
-    if args.resume:
-        print(f"resuming {trainer.run_dir} at step {trainer.step}")
-    metrics = trainer.train()
-    print(f"{trainer.run_dir}: step {trainer.step}, loss {metrics.get('loss', float('nan')):.5g}")
+    try:  # under torchrun the Trainer joins the process group; rank 0 reports
+        trainer = Trainer(cfg, dataset, resume=args.resume)
+        main = trainer.world.is_main
+        if args.resume and main:
+            print(f"resuming {trainer.run_dir} at step {trainer.step}")
+        metrics = trainer.train()
+        if main:
+            print(f"{trainer.run_dir}: step {trainer.step}, loss {metrics.get('loss', float('nan')):.5g}")
+    finally:
+        distributed.shutdown()
     return 0
 
 

@@ -124,11 +124,16 @@ class TrainingImages:
             u = (torch.arange(batch, dtype=torch.float64) + u) / batch
         return self.t_min + (self.T - self.t_min) * u
 
-    def batch(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, batch: int, generator: torch.Generator, part: slice | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """A training batch (x̂ⁿ (B, C, H, W) float32, t (B,) float64): B times, then B image indices,
-        drawn from `generator` in that order."""
+        drawn from `generator` in that order. part: only those samples of the drawn batch (only
+        their images are read), as one of several processes that share a batch."""
         t = self.sample_times(batch, generator)
         images = torch.randint(self.n_images, (batch,), generator=generator)
+        if part is not None:
+            images, t = images[part], t[part]
         return self(images, t), t
 
     @property
