@@ -8,10 +8,12 @@ threads per process = cores // K, on the quick U-Net of docs/experiment.md (chan
 channel_mult (1, 2, 2), one residual block, attention at 8×8, dropout 0) at 32×32 RGB, loss dsm, a
 global batch of --batch samples from in-memory trajectories (64 images × 5 bins). After --warmup
 steps every rank waits at a barrier, then --steps steps are timed on rank 0 (the steps end in a
-collective, so the ranks finish together). Also timed on rank 0, over 200 repeats: drawing the
-loss noise of the global batch against that of the rank's part (the extra random numbers every
-rank draws so that all of them share one stream). The ranks import the same fpscore as this script
-(through .ci/with_package.py when it runs from a source tree).
+collective, so the ranks finish together). Also timed on rank 0: drawing the loss noise of the
+global batch against that of the rank's part (the extra random numbers every rank draws so that
+all of them share one stream; 200 repeats), the Adam step and EMA update every rank repeats
+whatever K is, and an all-reduce of a gradient-sized float32 vector (20 repeats each). The ranks
+import the same fpscore as this script (through .ci/with_package.py when it runs from a source
+tree).
 """
 
 from __future__ import annotations
@@ -57,6 +59,19 @@ for _ in range(steps):
     trainer.train_step()
 distributed.barrier(world)
 seconds = time.perf_counter() - start
+
+
+def mean_ms(work, repeats=20):
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        work()
+    return 1e3 * (time.perf_counter() - t0) / repeats
+
+
+# the work every rank repeats whatever K is (Adam, EMA), and the gradient all-reduce DDP adds
+replicated_ms = mean_ms(lambda: (trainer.optimizer.step(), trainer.ema.update(trainer.model)))
+grads = torch.zeros(sum(p.numel() for p in trainer.model.parameters()))
+allreduce_ms = mean_ms(lambda: torch.distributed.all_reduce(grads)) if world.distributed else 0.0
 if world.is_main:
     def draw_seconds(rows):
         g = torch.Generator().manual_seed(0)
@@ -70,6 +85,7 @@ if world.is_main:
         "processes": world.size, "threads": threads, "batch": batch, "steps": steps,
         "seconds": seconds, "steps_per_s": steps / seconds,
         "draw_global_ms": 1e3 * draw_seconds(batch), "draw_part_ms": 1e3 * draw_seconds(batch // world.size),
+        "replicated_ms": replicated_ms, "allreduce_ms": allreduce_ms, "parameters": grads.numel(),
     }
     open(out + "/result.json", "w").write(json.dumps(result))
 distributed.shutdown()
@@ -114,15 +130,18 @@ def main() -> None:
     base = statistics.median(r["steps_per_s"] for r in rows[args.nproc[0]])
     cores = os.cpu_count()
     print(f"\nglobal batch {args.batch}, {args.steps} timed steps, {args.repeats} repeats, {cores} cores")
-    print("| processes | threads each | steps/s median (min–max) | speed-up | noise draw global/part (ms) |")
-    print("|---|---|---|---|---|")
+    print("| processes | threads each | steps/s median (min–max) | speed-up | noise draw global/part (ms) "
+          "| Adam + EMA (ms) | gradient all-reduce (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for k, rs in rows.items():
         rate = [r["steps_per_s"] for r in rs]
         draw_g = statistics.median(r["draw_global_ms"] for r in rs)
         draw_p = statistics.median(r["draw_part_ms"] for r in rs)
         print(
             f"| {k} | {rs[0]['threads']} | {statistics.median(rate):.3f} ({min(rate):.3f}–{max(rate):.3f}) "
-            f"| {statistics.median(rate) / base:.2f} | {draw_g:.2f} / {draw_p:.2f} |"
+            f"| {statistics.median(rate) / base:.2f} | {draw_g:.2f} / {draw_p:.2f} "
+            f"| {statistics.median(r['replicated_ms'] for r in rs):.1f} "
+            f"| {statistics.median(r['allreduce_ms'] for r in rs):.1f} |"
         )
 
 
