@@ -2,6 +2,7 @@
 
     python bench/scale_out_train.py                      # 1 and 2 processes, 3 repeats each
     python bench/scale_out_train.py --nproc 1 2 4 --batch 64 --steps 30 --repeats 5
+    python bench/scale_out_train.py --nproc 1 --threads 1     # one process on one core
 
 Each repeat starts `python -m torch.distributed.run --standalone --nproc_per_node K` with torch
 threads per process = cores // K, on the quick U-Net of docs/experiment.md (channels 32,
@@ -100,7 +101,7 @@ def python_under_test() -> list[str]:
 
 
 def run_once(nproc: int, args: argparse.Namespace) -> dict:
-    threads = max(1, (os.cpu_count() or 1) // nproc)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // nproc)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     if Path("/sys/class/net/lo").exists():
         env.setdefault("GLOO_SOCKET_IFNAME", "lo")
@@ -121,6 +122,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20, help="timed steps per run (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--repeats", type=int, default=3, help="runs per process count (default 3)")
+    p.add_argument("--threads", type=int, help="torch threads per process (default cores // processes)")
     args = p.parse_args()
     rows = {k: [] for k in args.nproc}
     for _ in range(args.repeats):  # interleaved, so slow drifts of the machine's load hit every count

@@ -185,8 +185,12 @@ def part_loss(objective, net, sde, x, t, generator, world: World, batch: int):
             f"training on {world.size} processes needs an fpscore Objective (draw and evaluate), got "
             f"{objective!r}: run this loss on one process"
         )
-    noise = objective.draw((batch, *x.shape[1:]), generator, dtype=x.dtype, device=x.device)
-    return objective.evaluate(net, sde, x, t, shard_noise(noise, world.part(batch)), gather=gather_batch)
+    # drawn on the CPU (where the generator is) and cut there: only this part goes to the device
+    noise = shard_noise(
+        objective.draw((batch, *x.shape[1:]), generator, dtype=x.dtype, device="cpu"), world.part(batch)
+    )
+    noise = LossNoise(*(None if n is None else n.to(x.device) for n in noise))
+    return objective.evaluate(net, sde, x, t, noise, gather=gather_batch)
 
 
 def batch_means(loss: float, parts: Mapping[str, float], world: World) -> tuple[float, dict[str, float]]:
