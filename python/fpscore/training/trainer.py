@@ -23,6 +23,9 @@ bit-identical to an uninterrupted run, and on a GPU it draws the same random num
 the device count matches, else a RuntimeWarning). It refuses a checkpoint trained with other
 settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
 the metrics lines written after that checkpoint, so that every step appears once.
+
+Under torchrun the trainer runs on several processes (`fpscore.training.distributed`): every rank
+draws the global batch from the same stream and trains on its part with DDP; only rank 0 writes.
 """
 
 from __future__ import annotations
