@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,16 @@ def shard_noise(noise: LossNoise, part: slice) -> LossNoise:
     return LossNoise(z[part], None if v is None else v[:, part], projections)
 
 
-def part_loss(objective, net, sde, x, t, generator, world: World, batch: int):
+def part_loss(
+    objective: Any,
+    net: torch.nn.Module,
+    sde: Any,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    generator: torch.Generator,
+    world: World,
+    batch: int,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """(loss, parts) of this rank's part (x, t) of a global batch of `batch` samples: the noise of
     the whole batch drawn from `generator` (so every rank's stream stays the same), this part's
     used; SW on the gathered batch."""
