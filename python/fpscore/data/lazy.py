@@ -52,6 +52,8 @@ class LazyImages(ABC):
         if isinstance(key, tuple):
             key, rest = (key[0], key[1:]) if key else (slice(None), ())
         n = len(self)
+        if key is Ellipsis:  # the rest may index any axis: decode all, then let numpy index
+            return self[:][(Ellipsis, *rest)]
         if isinstance(key, slice):
             start, stop, step = key.indices(n)
             if step == 1:
@@ -93,10 +95,11 @@ class LazyImages(ABC):
     def _empty(self) -> NDArray[np.float32]:
         return np.empty((0, *self._shape[1:]), dtype=np.float32)
 
-    def chunk_length(self, max_bytes: int = CHUNK_BYTES) -> int:
-        """Images per chunk so that a chunk holds at most max_bytes of pixels (at least 1 image)."""
+    def chunk_length(self, max_bytes: int | None = None) -> int:
+        """Images per chunk so that a chunk holds at most max_bytes (default `CHUNK_BYTES`) of
+        pixels, and at least one image."""
         per_image = 4 * int(np.prod(self._shape[1:]))
-        return max(1, max_bytes // max(1, per_image))
+        return max(1, (CHUNK_BYTES if max_bytes is None else max_bytes) // max(1, per_image))
 
     def chunks(self, length: int | None = None) -> Iterator[tuple[int, NDArray[np.float32]]]:
         """(start, images start..start+len-1) in order, `length` images each (default: `chunk_length`)."""
