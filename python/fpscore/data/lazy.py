@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 # Chunk size of `chunks` and the fingerprint: bounded bytes of float32 pixels per read.
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 4 << 20
 
 
 class LazyImages(ABC):

@@ -115,25 +115,27 @@ class CifarImages(LazyImages):
 
 
 class FolderImages(LazyImages):
-    """Image files decoded on demand. files: the selected files (their headers were read when the
-    folder was loaded); shape: (N, C, H, W) they decode to."""
+    """Image files decoded on demand. files: the selected files, relative to `root` (their headers
+    were read when the folder was loaded); shape: (N, C, H, W) they decode to."""
 
     def __init__(
         self,
-        files: Sequence[Path],
+        root: Path,
+        files: Sequence[str],
         shape: tuple[int, int, int, int],
         size: tuple[int, int] | None,
         skip_corrupt: bool,
         what: str,
     ) -> None:
         super().__init__(shape)
-        self._files, self._size, self._skip_corrupt, self._what = list(files), size, skip_corrupt, what
+        self._root, self._files, self._size = root, files, size
+        self._skip_corrupt, self._what = skip_corrupt, what
 
     def _read(self, start: int, stop: int) -> NDArray[np.float32]:
         channels, height, width = self.shape[1:]
         raw = []
         for k in range(start, stop):
-            file = self._files[k]
+            file = self._root / self._files[k]
             try:
                 image = read_image(file, channels)
             except IMAGE_ERRORS as err:

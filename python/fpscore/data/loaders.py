@@ -529,13 +529,16 @@ def load_array(
 # --------------------------------------------------------------------------------------------------
 
 
-def _image_files(root: Path) -> list[Path]:
+def _image_files(root: Path) -> list[str]:
+    """The image files under `root` as sorted relative POSIX paths (strings: a million Path
+    objects would take several hundred MB)."""
     files = [
-        p
+        p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
     ]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    files.sort()
+    return files
 
 
 def _image_size(file: Path) -> tuple[int, int]:
@@ -598,44 +601,44 @@ def load_folder(
     files = _image_files(root)
     if not files:
         raise ValueError(f"{root} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    parts = [f.relative_to(root).parts for f in files]
-    subdirs = sorted({p[0] for p in parts if len(p) > 1})
+    subdirs = sorted({f.split("/", 1)[0] for f in files if "/" in f})
     labels = None
     if subdirs:
         class_of = {name: k for k, name in enumerate(subdirs)}
-        labels = np.array([class_of[p[0]] if len(p) > 1 else -1 for p in parts], dtype=np.int64)
+        labels = np.array([class_of[f.split("/", 1)[0]] if "/" in f else -1 for f in files], dtype=np.int64)
     what = f"folder {root}"
     pos = _select(len(files), labels, tuple(subdirs), classes, indices, count, what)
-    read = _image_size if lazy else lambda file: read_image(file, channels)
-    raw, kept, skipped = [], [], []
+    raw, sizes, kept, skipped = [], set(), [], []
     for p in _progress(pos, "reading headers" if lazy else "decoding"):
-        file = files[p]
+        file = root / files[p]
         try:
-            raw.append(read(file))
+            if lazy:
+                sizes.add(_image_size(file))  # a set: one entry per distinct size, not per file
+            else:
+                raw.append(read_image(file, channels))
             kept.append(p)
         except IMAGE_ERRORS as err:
             message = f"cannot read image {file}: {err}"
             if not skip_corrupt:
                 raise ValueError(message) from err
             warnings.warn(f"skipping: {message}", stacklevel=2)
-            skipped.append(files[p].relative_to(root).as_posix())
-    if not raw:
+            skipped.append(files[p])
+    if not kept:
         raise ValueError(f"no readable image selected in {root} ({len(skipped)} unreadable)")
+    kept_files = [files[p] for p in kept]
     if lazy:
-        sizes = sorted(set(raw))
         if size is None and len(sizes) > 1:
-            shown = [(channels, *s) for s in sizes[:4]]
+            shown = [(channels, *s) for s in sorted(sizes)[:4]]
             raise ValueError(
                 f"{what}: images have different shapes {shown}; pass size=(H, W) (and channels) to unify"
             )
-        shape = (len(kept), channels, *(size if size is not None else sizes[0]))
+        shape = (len(kept), channels, *(size if size is not None else sizes.pop()))
         images: NDArray[np.float32] | LazyImages = FolderImages(
-            [files[p] for p in kept], shape, size, skip_corrupt, what
+            root, kept_files, shape, size, skip_corrupt, what
         )
     else:
         images = finish(raw, size, channels, what)
     kept_pos = np.asarray(kept, dtype=np.int64)
-    kept_files = [files[p].relative_to(root).as_posix() for p in kept]
     source = _describe(
         "folder", size, channels, classes, indices, count, path=root, files=kept_files, skipped=skipped
     )
