@@ -99,6 +99,18 @@ def test_indexing_errors_and_array_protocol(npy: tuple[Path, np.ndarray]) -> Non
         next(images.chunks(0))
 
 
+def test_lazy_images_pickle_without_pixels(npy: tuple[Path, np.ndarray], cifar, folder) -> None:
+    # what a worker process receives: the recipe (paths, positions), decoded there
+    for lazy in (
+        data.load_array(npy[0], lazy=True),
+        data.load_cifar10(cifar[1], lazy=True),
+        data.load_folder(folder, lazy=True),
+    ):
+        blob = pickle.dumps(lazy.images)
+        assert len(blob) < lazy.images.shape[0] * 4 * int(np.prod(lazy.images.shape[1:]))
+        np.testing.assert_array_equal(pickle.loads(blob)[2:5], lazy.images[2:5])
+
+
 def test_fingerprint_is_hashed_chunk_by_chunk(npy: tuple[Path, np.ndarray], monkeypatch) -> None:
     eager = data.load_array(npy[0])
     lazy = data.load_array(npy[0], lazy=True)

@@ -45,6 +45,7 @@ size (possible in uncompressed formats such as BMP or PPM) is not noticed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 import os
@@ -507,17 +508,10 @@ def load_array(
     if labels is not None and labels.shape[0] != arr.shape[0]:
         raise ValueError(f"{path}: {arr.shape[0]} images but {labels.shape[0]} labels")
     pos = _select(arr.shape[0], labels, (), classes, indices, count, what)
-    if isinstance(arr, np.memmap):  # a fresh map per slice: the pages it touched go with it
-        del arr
-
-        def open_array() -> NDArray[Any]:
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-
-    else:
-
-        def open_array() -> NDArray[Any]:
-            return arr
-
+    if isinstance(arr, np.memmap):  # lazy .npy: a fresh map per slice, its touched pages go with it
+        open_array = functools.partial(np.load, path, mmap_mode="r", allow_pickle=False)
+    else:  # in memory: an eager load, or a .npz member
+        open_array = functools.partial(np.asarray, arr)
     lazy_images = ArrayImages(open_array, pos, layout, size, channels, what)
     images = lazy_images if lazy else lazy_images[:]
     source = _describe("array", size, channels, classes, indices, count, path=path, key=key, layout=layout)
