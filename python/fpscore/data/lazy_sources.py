@@ -29,11 +29,11 @@ def arrange(arr: NDArray[Any], layout: str) -> NDArray[Any]:
 
 
 class ArrayImages(LazyImages):
-    """Selected images of an array in a file, converted slice by slice.
+    """Selected images of an array, converted slice by slice.
 
-    open_array: returns the whole array, typically a fresh read-only memory map of a .npy file, so
-    the pages a read touched are unmapped with it (mapped pages count as the process's resident
-    memory for as long as the map lives). positions: the selected indices into it.
+    open_array: returns the whole array: for a lazy .npy a fresh read-only memory map, so the pages
+    a read touched are unmapped with it (mapped pages count as the process's resident memory for as
+    long as the map lives); else the array in memory. positions: the selected indices into it.
     """
 
     def __init__(
