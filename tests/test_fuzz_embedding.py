@@ -265,7 +265,8 @@ def test_precompute_params(name, value):
     except (ValueError, TypeError):
         return
     manifest = params.manifest(fpscore.ConstantSDE(1.0))
-    assert manifest[name if name not in ("sigma_s", "eps", "bandwidth") else "init_params"] is not None
+    init_params = ("sigma_s", "eps", "bandwidth", "kde_method")
+    assert manifest[name if name not in init_params else "init_params"] is not None
 
 
 @settings(max_examples=15)
