@@ -19,8 +19,8 @@ the result is interpolated back at each pair with the same weights. Pixel (j, i)
 Grid rule and error: the two interpolations replace exp(−|z − z'|²/2b²) by its interpolant in z' and
 in z. Per axis, the error of one is at most C_p·max|∂ᵖ exp(−u²/2)|·ρ⁻ᵖ, C_p = max over [0, 1] of
 |Π(t − node)|/p!; for p = 6, ρ = 4: (3.516/720)·15·4⁻⁶ ≈ 1.8e-5 of the kernel's peak. Four of them
-(two sides, two axes) stay below 7.2e-5 of it whatever b is, because the grid spacing follows the
-bandwidth. Measured against "exact" (tests/test_value_kde.py): max |Δ log p| ≈ 8e-5.
+(two sides, two axes) add up to about 7e-5 of it (to first order) whatever b is, because the grid
+spacing follows the bandwidth. Measured against "exact" (tests/test_value_kde.py): max |Δ log p| ≈ 8e-5.
 
 Work: n·p² for spreading and interpolating, 4·M³ for the products on an M×M grid,
 M = ⌊ρ·range/b⌋ + p. A field whose grid would cost more than the exact sum (a bandwidth that is
