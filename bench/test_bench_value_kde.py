@@ -1,7 +1,9 @@
 """init="value-kde": the binned kernel sums against the exact ones, on one RGB image.
 
-Groups value_kde_{size} (size 32, 64): skimage's astronaut resized to size×size (3 channels),
-Scott's bandwidth, eps = 0.01, through `fpscore.initial_log_density`:
+Groups value_kde_{size}_{bandwidth}: skimage's astronaut resized to size×size (3 channels), eps =
+0.01, through `fpscore.initial_log_density`; 32 and 64 with Scott's bandwidth (the default), and at
+64 two very small bandwidths: 0.004 (a grid of about 800² nodes) and 0.002 (the grid would cost more
+than the exact sum: the binned method falls back to the exact sum over distinct pairs).
 - exact: kde_method="exact", every pair against every pair ((H·W)² kernel evaluations per channel);
 - binned: kde_method="binned" (the default). extra_info: speedup (the exact median over the binned
   median, both from this run), interleaved_speedup (the median ratio over 3 back-to-back pairs: one
@@ -19,61 +21,72 @@ import pytest
 
 import fpscore
 
-SIZES = (32, 64)
-_MEDIANS: dict[int, float] = {}
-_EXACT: dict[int, np.ndarray] = {}
+CASES = ((32, None), (64, None), (64, 0.004), (64, 0.002))
+_MEDIANS: dict[tuple[int, float | None], float] = {}
+_EXACT: dict[tuple[int, float | None], np.ndarray] = {}
 
 
-def _sizes() -> list:
-    return [pytest.param(s, id=str(s), marks=pytest.mark.benchmark(group=f"value_kde_{s}")) for s in SIZES]
+def _cases() -> list:
+    params = []
+    for size, bandwidth in CASES:
+        name = f"{size}_{'scott' if bandwidth is None else bandwidth}"
+        params.append(
+            pytest.param(size, bandwidth, id=name, marks=pytest.mark.benchmark(group=f"value_kde_{name}"))
+        )
+    return params
 
 
 def _image(size: int) -> np.ndarray:
     return fpscore.data.load_sample_images(classes=["astronaut"], size=size).images
 
 
-def _log_density(x: np.ndarray, method: str) -> np.ndarray:
-    return fpscore.initial_log_density(x, "value-kde", kde_method=method)
+def _log_density(x: np.ndarray, method: str, bandwidth: float | None) -> np.ndarray:
+    return fpscore.initial_log_density(x, "value-kde", bandwidth=bandwidth, kde_method=method)
 
 
-def _exact(size: int) -> np.ndarray:
-    if size not in _EXACT:
-        _EXACT[size] = _log_density(_image(size), "exact")
-    return _EXACT[size]
+def _exact(size: int, bandwidth: float | None) -> np.ndarray:
+    if (size, bandwidth) not in _EXACT:
+        _EXACT[size, bandwidth] = _log_density(_image(size), "exact", bandwidth)
+    return _EXACT[size, bandwidth]
 
 
-def _seconds(method: str, x: np.ndarray, repeats: int = 1) -> float:
+def _seconds(method: str, x: np.ndarray, bandwidth: float | None, repeats: int = 1) -> float:
     """The median time of `repeats` calls."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        _log_density(x, method)
+        _log_density(x, method, bandwidth)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
 
-@pytest.mark.parametrize("size", _sizes())
-def test_exact(benchmark, size):
+@pytest.mark.parametrize(("size", "bandwidth"), _cases())
+def test_exact(benchmark, size, bandwidth):
     x = _image(size)
-    m = benchmark.pedantic(_log_density, args=(x, "exact"), rounds=3, iterations=1, warmup_rounds=0)
-    _EXACT[size] = m
+    m = benchmark.pedantic(
+        _log_density, args=(x, "exact", bandwidth), rounds=3, iterations=1, warmup_rounds=0
+    )
+    _EXACT[size, bandwidth] = m
     if benchmark.stats:
-        _MEDIANS[size] = benchmark.stats.stats.median
-    benchmark.extra_info.update(size=size, channels=x.shape[1])
+        _MEDIANS[size, bandwidth] = benchmark.stats.stats.median
+    benchmark.extra_info.update(size=size, bandwidth=bandwidth, channels=x.shape[1])
 
 
-@pytest.mark.parametrize("size", _sizes())
-def test_binned(benchmark, size):
+@pytest.mark.parametrize(("size", "bandwidth"), _cases())
+def test_binned(benchmark, size, bandwidth):
     x = _image(size)
-    m = benchmark(_log_density, x, "binned")
-    diff = float(np.max(np.abs(m - _exact(size))))
+    m = benchmark(_log_density, x, "binned", bandwidth)
+    diff = float(np.max(np.abs(m - _exact(size, bandwidth))))
     assert diff <= 1e-3, f"binned and exact differ by {diff:.2e} in log-density"
-    benchmark.extra_info.update(size=size, channels=x.shape[1], max_abs_diff=diff)
+    benchmark.extra_info.update(size=size, bandwidth=bandwidth, channels=x.shape[1], max_abs_diff=diff)
     if benchmark.stats:
         binned = benchmark.stats.stats.median
-        pairs = [_seconds("exact", x) / _seconds("binned", x, repeats=5) for _ in range(3)]
+        pairs = [
+            _seconds("exact", x, bandwidth) / _seconds("binned", x, bandwidth, repeats=5) for _ in range(3)
+        ]
+        exact = _MEDIANS.get((size, bandwidth))
         benchmark.extra_info.update(
-            speedup=_MEDIANS[size] / binned if size in _MEDIANS else None,
+            speedup=exact / binned if exact else None,
             interleaved_speedup=float(np.median(pairs)),
             images_per_s=1.0 / binned,
         )
