@@ -90,7 +90,8 @@ def _exact_sums(
             da = (a[start:stop, None] - a[None, :]) / b
             dc = (c[start:stop, None] - c[None, :]) / b
             kernel = np.exp(-0.5 * (da * da + dc * dc))
-            k[start:stop] = kernel.sum(axis=1) if weights is None else kernel @ weights
+            # einsum, not a BLAS product: its threads contend with the caller's on a busy machine.
+            k[start:stop] = kernel.sum(axis=1) if weights is None else np.einsum("ij,j->i", kernel, weights)
     return k
 
 
@@ -108,6 +109,8 @@ def _distinct_pair_sums(a: NDArray[np.float64], c: NDArray[np.float64], b: float
     unique, inverse, counts = np.unique(
         np.stack([a, c], axis=1), axis=0, return_inverse=True, return_counts=True
     )
+    if unique.shape[0] == a.size:  # no repeated pair: the plain sum
+        return _exact_sums(a, c, b)
     sums = _exact_sums(unique[:, 0], unique[:, 1], b, counts.astype(np.float64))
     return sums[inverse.reshape(-1)]
 
