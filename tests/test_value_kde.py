@@ -72,8 +72,9 @@ def test_exact_against_a_brute_force_loop() -> None:
 
 SIZES = (16, 32, 64)
 KINDS = ("astronaut", "camera", "coins", "random", "8-bit", "two-valued", "one-odd-pixel", "constant")
-# None: Scott's rule. 0.004 and 0.002: very small bandwidths, where a grid needs the most nodes
-# (at 64×64, 0.004 is still on the grid and 0.002 falls back to the exact sum).
+# None: Scott's rule. 0.004 and 0.002: very small bandwidths, where a grid needs the most nodes (up
+# to 2000 per axis); most fields fall back to the exact sum there (coins at 64×64, with a narrower
+# range of values, stays on the grid at 0.004); the grid itself is tested there below.
 BANDWIDTHS = (None, 0.002, 0.004, 0.03, 0.2, 1.0)
 # At 64×64 the exact reference costs ~0.1 s per field and bandwidth: fewer of them.
 BANDWIDTHS_64 = (None, 0.002, 0.004, 0.2)
@@ -105,6 +106,24 @@ def test_photographs_take_the_grid_at_scotts_bandwidth(kind: str, monkeypatch: p
     monkeypatch.setattr(value_kde, "_exact_sums", no_exact)
     m = _log_density(_fields(kind, 64), "binned", None, 1e-2)
     assert np.all(np.isfinite(m))
+
+
+@pytest.mark.parametrize("bandwidth", [0.004, 0.002])
+def test_the_grid_rule_holds_at_very_small_bandwidths(
+    bandwidth: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the fallback turned off, the grid (spacing b/4: 1000 to 2000 nodes per axis here) still
+    agrees with the exact sum: its error does not grow as b shrinks."""
+    x = np.concatenate([_fields("camera", 24), _fields("random", 24)[:1]])
+    exact = _log_density(x, "exact", bandwidth, 1e-2)
+
+    def no_exact(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the exact sum was used")
+
+    monkeypatch.setattr(value_kde, "_WORK_PER_CUBED_NODE", 0.0)
+    monkeypatch.setattr(value_kde, "_exact_sums", no_exact)
+    binned = _log_density(x, "binned", bandwidth, 1e-2)
+    assert float(np.abs(binned - exact).max()) <= TOLERANCE
 
 
 def test_a_very_small_bandwidth_falls_back_to_the_exact_sum(monkeypatch: pytest.MonkeyPatch) -> None:

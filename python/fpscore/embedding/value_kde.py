@@ -44,8 +44,11 @@ GRID_NODES_PER_BANDWIDTH = 4.0  # ρ = b / δ
 # Pairwise kernel evaluations per block of the exact sums (bounds their memory to ~32 MiB).
 _KDE_BLOCK = 1 << 22
 # Grid cells (fields × M²) and stencil entries (fields × n × p) per batch of the binned sums
-# (bounds their memory to ~50 MiB).
+# (bounds their memory to ~50 MiB when one field's grid is smaller than that).
 _GRID_BLOCK = 1 << 20
+# The largest grid of one field (64 MiB; the matrix products need two more of its size): beyond
+# it, a large image with a very small bandwidth takes the exact sum.
+_MAX_GRID_CELLS = 1 << 23
 # The binned method's work in units of one exact kernel evaluation (measured with numpy on one
 # core, only to choose between the methods): per pair spread and interpolated, and per M³.
 _WORK_PER_PAIR = 25.0
@@ -211,7 +214,7 @@ def binned_kernel_sums(fields: NDArray[np.float64], bandwidth: float | None) -> 
         size = np.floor(np.where(np.isfinite(nodes), nodes, 0.0)) + LAGRANGE_POINTS
         grid_work = _WORK_PER_CUBED_NODE * size**3 + _WORK_PER_PAIR * n
     out = np.full(a.shape, float(n))  # a field of one value: every kernel is 1
-    binned = (span > 0.0) & np.isfinite(nodes) & (grid_work < float(n) * n)
+    binned = (span > 0.0) & np.isfinite(nodes) & (grid_work < float(n) * n) & (size * size <= _MAX_GRID_CELLS)
     for f in np.flatnonzero((span > 0.0) & ~binned):
         out[f] = _distinct_pair_sums(a[f], c[f], float(b[f]))
     side = fields.shape[-1]
