@@ -86,8 +86,9 @@ def initial_log_density(
         deviation in image value units (None: Scott's rule, std(x_c)·(H·W)^(-1/6)). The floor `eps`
         is added after the normalisation below (units of the uniform density). `sigma_s` is unused.
         `kde_method`: "binned" (default) sums the kernels through a grid of spacing bandwidth/4 in
-        O(H·W) work, within 1e-4 of "exact" in m⁰ (see `fpscore.embedding.value_kde`); "exact"
-        sums all (H·W)² kernel pairs.
+        work close to O(H·W), within 1e-4 of "exact" in m⁰ as measured (docs/value-kde.md); a
+        bandwidth too small for a grid falls back to the exact sum. "exact" sums all (H·W)²
+        kernel pairs.
     Either way p⁰ is normalised to mean 1 over the grid (density relative to uniform), so m⁰
     averages about 0 and nothing depends on the grid spacing h.
 
