@@ -266,7 +266,7 @@ def test_final_samplers_compare_dlg_with_the_integrators(tmp_path):
     # Langevin steps and initialisation: more evaluations per sample
     assert final["heun"]["nfe_per_sample"] == 2 * cfg.sample_steps + 1
     assert final["dlg"]["nfe_per_sample"] > cfg.dlg_skip
-    assert all(0.0 <= v["ssim"] <= 1.0 for v in final.values())
+    assert all(-1.0 <= v["ssim"] <= 1.0 for v in final.values())  # SSIM's range; a smoke model's is near 0
     assert (tmp_path / "r" / "noise_classifier" / "noise_classifier.pt").is_file()
     assert "## Samplers on the trained models" in (tmp_path / "r" / "table.md").read_text()
     with pytest.raises(ValueError, match="final_samplers: unknown"):

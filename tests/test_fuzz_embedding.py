@@ -265,6 +265,9 @@ def test_precompute_params(name, value):
     except (ValueError, TypeError):
         return
     manifest = params.manifest(fpscore.ConstantSDE(1.0))
+    if name in ("store_every", "store_levels"):  # recorded resolved, and only when not every level
+        assert manifest.get("store_levels", list(range(params.n_steps + 1))) == params.stored_levels()
+        return
     init_params = ("sigma_s", "eps", "bandwidth", "kde_method")
     assert manifest[name if name not in init_params else "init_params"] is not None
 

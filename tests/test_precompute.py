@@ -278,3 +278,16 @@ def test_precompute_params(tmp_path: Path) -> None:
     assert _shard_bytes(a.cache_dir) == _shard_bytes(b.cache_dir)
     c = fpscore.precompute(IMAGES[:3], tmp_path / "c", sde, params, shard_size=2, progress=False)
     assert c.num_shards == 2
+
+
+def test_progress_is_logged_off_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = importlib.import_module("fpscore.embedding.precompute")
+    monkeypatch.setattr(module, "LOG_INTERVAL", 0.0)  # a line per shard
+    fpscore.precompute(IMAGES, tmp_path / "c", fpscore.VESDE(2.0), n_steps=5, shard_size=3)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"precompute: {n}/7 images" for n in (3, 6, 7)]
+    assert lines[-1].endswith("0:00:00 left") and "images/s" in lines[0]
+    fpscore.precompute(IMAGES, tmp_path / "c", fpscore.VESDE(2.0), n_steps=5, shard_size=3)
+    assert capsys.readouterr().err == ""  # nothing left to compute, nothing logged

@@ -18,6 +18,7 @@ from ._core import ConvergenceError, CudaError, DeviceMemoryError, SingularMatri
 from ._core import __version__ as __version__
 from .embedding.cache import EmbeddingCache, open_cache
 from .embedding.density import initial_log_density
+from .embedding.merge import MergeSummary, merge_caches
 from .embedding.precompute import PrecomputeSummary, precompute
 from .embedding.show import show_cache
 from .embedding.transport import embed
@@ -83,6 +84,7 @@ __all__ = [
     "DeviceMemoryError",
     "EmbeddingCache",
     "FPSolution",
+    "MergeSummary",
     "PrecomputeSummary",
     "SingularMatrixError",
     "SparseLU",
@@ -96,6 +98,7 @@ __all__ = [
     "has_cuda",
     "initial_log_density",
     "load_config",
+    "merge_caches",
     "open_cache",
     "padded_coordinates",
     "precompute",

@@ -11,10 +11,32 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import demo, denoise, experiment, precompute, sample, show, train, train_classifier, verify
+from . import (
+    demo,
+    denoise,
+    experiment,
+    merge_caches,
+    precompute,
+    sample,
+    show,
+    train,
+    train_classifier,
+    verify,
+)
 
 # In the order of the pipeline, as `fpscore --help` lists them.
-COMMANDS = (verify, precompute, show, train, train_classifier, sample, denoise, demo, experiment)
+COMMANDS = (
+    verify,
+    precompute,
+    merge_caches,
+    show,
+    train,
+    train_classifier,
+    sample,
+    denoise,
+    demo,
+    experiment,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

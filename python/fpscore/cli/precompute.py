@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         threads=args.threads,
         device=args.device,
+        shard=args.shard,
+        scheduler="dask" if args.dask else "local",
+        dask_address=args.dask,
     )
     print(summary)
     return 0
@@ -113,6 +116,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help_text = f.metadata["help"]
         if f.type == "bool":
             group.add_argument(flag, action="store_true", help=help_text or None)
+        elif f.type == "tuple[int, ...] | None":
+            group.add_argument(flag, type=int, nargs="+", metavar="N", help=help_text or None)
         elif f.metadata["choices"]:
             group.add_argument(flag, choices=f.metadata["choices"], default=f.default, help=help_text or None)
         else:
@@ -127,4 +132,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="where the solves run: auto (FPSCORE_BACKEND, else CUDA when available, else cpu)",
     )
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s = p.add_argument_group("scale-out (docs/scale-out.md)")
+    s.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="compute only part I of N (0 <= I < N) into this cache; join the parts with merge-caches",
+    )
+    s.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="solve on the workers of the dask.distributed scheduler at ADDRESS (e.g. tcp://host:8786)",
+    )
     o.add_argument("--dry-run", action="store_true", help="print the resolved configuration and stop")

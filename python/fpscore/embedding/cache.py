@@ -44,14 +44,21 @@ class EmbeddingCache:
     """A finished cache, read through memory maps (`np.load(..., mmap_mode="r")`).
 
     manifest: the JSON manifest; parameters: its "parameters"; sde: the SDE it was computed with;
-    times: (N+1,); image_shape: (C, H, W); len(): number of images.
-    trajectory(i): (N+1, C, H, W) embedded trajectory of image i (bin 0 is the image itself, in
-    the cache's dtype); score(i): (N+1, C, 2, H, W) when the cache stores scores.
+    times: (L,) the times of the L stored bins; levels: their time levels n of the solve (0..N; all
+    of them unless the cache was made with store_every or store_levels); image_shape: (C, H, W);
+    len(): number of images. trajectory(i): (L, C, H, W) embedded trajectory of image i (bin 0 is the
+    image itself, in the cache's dtype); score(i): (L, C, 2, H, W) when the cache stores scores.
     """
 
     def __init__(self, cache_dir: str | os.PathLike[str], *, verify: bool = False) -> None:
         self.cache_dir = Path(cache_dir)
         self.manifest = read_manifest(self.cache_dir)
+        part = self.manifest.get("slice")
+        if isinstance(part, dict):
+            raise ValueError(
+                f"the cache {self.cache_dir} holds part {part.get('index')} of {part.get('count')} of a "
+                "pre-computation (precompute --shard): join the parts with `fpscore merge-caches`"
+            )
         if not self.manifest.get("complete"):
             done = len(self.manifest.get("shards", []))
             raise ValueError(
@@ -69,13 +76,15 @@ class EmbeddingCache:
         self.sde = sde_from_dict(spec)
         try:  # a damaged manifest is a ValueError, not a KeyError or AttributeError from deep inside
             self.times = np.asarray(self.manifest["times"], dtype=np.float64)
+            self.levels = [int(n) for n in self.manifest.get("levels", range(self.times.size))]
             self.image_shape = tuple(int(v) for v in self.manifest["data"]["image_shape"])
             self._shards = sorted(self.manifest["shards"], key=lambda e: int(e["start"]))
             self._starts = np.array([int(e["start"]) for e in self._shards], dtype=np.int64)
             self._num_images = int(self.manifest["num_images"])
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
             raise ValueError(f"the manifest of the cache {self.cache_dir} is damaged: {err!r}") from err
-        if self.times.ndim != 1 or not all(isinstance(e.get("embedded"), str) for e in self._shards):
+        named = all(isinstance(e.get("embedded"), str) for e in self._shards)
+        if self.times.ndim != 1 or len(self.levels) != self.times.size or not named:
             raise ValueError(f"the manifest of the cache {self.cache_dir} is damaged")
         if verify:
             for e in self._shards:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._atomic import TMP_SUFFIX, atomic_write, fsync_dir, sha256_file
+from .._atomic import fsync_dir
 from .._core import ConvergenceError, SingularMatrixError, __version__
 from .._validation import optional_count
 from ..data.loaders import ImageSet
@@ -41,6 +41,16 @@ from ..numerics.backend import resolve_backend
 from ..numerics.solver import FPSolution, solve_log_density
 from ..sde import SDE, sde_from_dict
 from .cache import FORMAT, FORMAT_VERSION, MANIFEST, read_manifest
+from .cache_files import (
+    SHARD_KINDS,
+    ManifestWriter,
+    is_tmp,
+    owned_files,
+    save_npy,
+    shard_name,
+    shard_ok,
+    writer_lock,
+)
 from .density import initial_log_density
 from .params import PrecomputeParams
 from .transport import embed
@@ -69,81 +79,6 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
                 out.extend(_differences(old[key], new[key], name))
         return out
     return [] if old == new else [f"{prefix}: {old!r} → {new!r}"]
-
-
-# --------------------------------------------------------------------------------------------------
-# Atomic files
-# --------------------------------------------------------------------------------------------------
-
-
-def _save_npy(path: Path, array: NDArray[Any]) -> str:
-    """Write `array` atomically as .npy; returns the SHA-256 of the file."""
-    with atomic_write(path, per_process=True) as f:
-        np.save(f, array, allow_pickle=False)
-    return sha256_file(path)
-
-
-def _write_manifest(cache: Path, manifest: Mapping[str, Any]) -> None:
-    with atomic_write(cache / MANIFEST, per_process=True) as f:
-        f.write((json.dumps(manifest, indent=1) + "\n").encode())
-
-
-@contextlib.contextmanager
-def _lock(cache: Path) -> Iterator[None]:
-    """Keep a second pre-computation off the same cache (released by the OS if this process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # no flock on this platform: run unguarded
-        yield
-        return
-    with open(cache / ".lock", "a+b") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise RuntimeError(f"another pre-computation is writing the cache {cache}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def _shard_name(kind: str, index: int) -> str:
-    return f"{kind}_{index:05d}.npy"
-
-
-def _is_tmp(name: str) -> bool:
-    """A temporary file of `atomic_write` for one of the cache's files."""
-    return name.startswith((".embedded_", ".score_", f".{MANIFEST}.")) and name.endswith(TMP_SUFFIX)
-
-
-def _owned_files(cache: Path) -> list[Path]:
-    """The files a pre-computation writes in `cache` (what overwrite removes)."""
-    out = []
-    for p in cache.iterdir():
-        n = p.name
-        if n == MANIFEST or (n.startswith(("embedded_", "score_")) and n.endswith(".npy")) or _is_tmp(n):
-            out.append(p)
-    return out
-
-
-def _shard_ok(
-    cache: Path, entry: Mapping[str, Any], shape: tuple[int, ...], params: Mapping[str, Any]
-) -> bool:
-    """A listed shard whose files exist with the expected headers (shape, dtype) and sizes."""
-    n = entry["stop"] - entry["start"]
-    expected = {"embedded": (n, *shape)}
-    if params["store_scores"]:
-        expected["score"] = (n, shape[0], shape[1], 2, *shape[2:])
-    for kind, kind_shape in expected.items():
-        if kind not in entry:
-            return False
-        try:  # np.load checks that the file is as long as its header says
-            arr = np.load(cache / entry[kind], mmap_mode="r")
-        except (OSError, ValueError):
-            return False
-        if arr.shape != kind_shape or arr.dtype != np.dtype(params["dtype"]):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,21 +179,31 @@ def precompute(
     progress: bool = True,
     threads: int | None = None,
     device: str = "auto",
+    shard: str | tuple[int, int] | None = None,
+    scheduler: str = "local",
+    dask_address: Any = None,
     **options: Any,
 ) -> PrecomputeSummary:
     """Embed every image and write the trajectories to the cache folder `cache_dir`.
 
-    images: an `ImageSet` from `fpscore.data` (its source description goes into the manifest) or
-        an array (N, C, H, W) with values in [0, 1].
+    images: an `ImageSet` from `fpscore.data` (its source description goes into the manifest; a
+        lazy one, `fpscore.data.load(..., lazy=True)`, is read shard by shard) or an array
+        (N, C, H, W) with values in [0, 1].
     sde: the process of the Fokker–Planck solve and the transport.
     params: a `PrecomputeParams`; options: its fields by name (n_steps=..., shard_size=...), taking
         precedence over `params` (default: the defaults of `PrecomputeParams`).
     overwrite: start over when the cache holds a different computation (otherwise that is a
         ValueError naming the parameters that differ). A cache of the same computation is resumed:
         finished shards are kept, the rest computed.
-    progress: a tqdm bar (images/s) on stderr when it is a terminal. threads: solver threads.
+    progress: a tqdm bar (images/s, time left) on stderr when it is a terminal. threads: solver
+        threads (per task on a Dask worker).
     device: where the Fokker–Planck solves run, "auto" (FPSCORE_BACKEND if set, else CUDA when
         available), "cpu" or "cuda"; the cache does not depend on it (results agree to round-off).
+    shard: "i/n" or (i, n): compute only part i of n (0 ≤ i < n) — a contiguous run of the cache's
+        shards — into a cache of its own, for `merge_caches` to join (a job array's task).
+    scheduler: "local" (this process) or "dask": shards are solved on the workers of the
+        dask.distributed cluster at `dask_address` (an address or a `distributed.Client`; None: the
+        current client) and written here. Every scheduler and shard split writes the same bytes.
 
     Returns a `PrecomputeSummary` (str() gives a one-line report).
     """
@@ -269,7 +214,10 @@ def precompute(
         params = dataclasses.replace(params, **options)
     parameters = params.manifest(sde)
     threads = optional_count("threads", threads) or None
-    backend = resolve_backend(device)
+    backend = resolve_backend(device) if scheduler == "local" else device
+    part = parse_shard(shard)
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, got {scheduler!r}")
     data = _image_set(images)
     n_images = len(data)
     if n_images == 0:
@@ -279,7 +227,11 @@ def precompute(
         raise ValueError(f"images must be at least 3×3 pixels for the solver, got {H}×{W}")
     if parameters["init"] == "value-kde" and H != W:
         raise ValueError(f"init='value-kde' needs square images (H == W), got {H}×{W}")
-    times = np.linspace(0.0, parameters["T"], parameters["n_steps"] + 1)
+    levels = params.stored_levels()
+    times = np.linspace(0.0, parameters["T"], parameters["n_steps"] + 1)[levels]
+    shard_size = parameters["shard_size"]
+    n_shards = -(-n_images // shard_size)
+    first, stop = shard_range(part, n_shards)
     identity = _jsonable(
         {
             "format": FORMAT,
@@ -292,59 +244,72 @@ def precompute(
                 "image_shape": [C, H, W],
                 "sha256": data.fingerprint(),
             },
+            **({"slice": {"index": part[0], "count": part[1], "shards": [first, stop]}} if part else {}),
         }
     )
-    shard_size = parameters["shard_size"]
-    n_shards = -(-n_images // shard_size)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    shape = (len(times), C, H, W)
 
-    with _lock(cache):
+    with writer_lock(cache):
         for stale in cache.iterdir():  # left by a run that was killed mid-write
-            if _is_tmp(stale.name):
+            if is_tmp(stale.name):
                 stale.unlink()
         manifest = _resume_or_start(cache, identity, overwrite)
         manifest.update(
             num_images=n_images,
             num_shards=n_shards,
             times=times.tolist(),
+            levels=levels,
             layout={
-                "embedded": "(n, N+1, C, H, W)",
-                "score": "(n, N+1, C, 2, H, W)" if parameters["store_scores"] else None,
+                "embedded": "(n, L, C, H, W): L = len(levels) stored time levels",
+                "score": "(n, L, C, 2, H, W)" if parameters["store_scores"] else None,
             },
         )
         done: dict[int, dict[str, Any]] = {}
         for entry in manifest.get("shards", []):
-            if _shard_ok(cache, entry, shape, parameters):
-                done[int(entry["index"])] = entry
+            index = int(entry["index"])
+            if first <= index < stop and shard_ok(cache, entry, len(levels), (C, H, W), parameters):
+                done[index] = entry
             else:
                 warnings.warn(
                     f"cache {cache}: shard {entry['index']} is damaged or missing; computing it again",
                     stacklevel=2,
                 )
-        manifest["shards"] = [done[k] for k in sorted(done)]
-        manifest["complete"] = len(done) == n_shards
-        _write_manifest(cache, manifest)
+        writer = ManifestWriter(cache)
 
-        todo = [k for k in range(n_shards) if k not in done]
-        done_images = sum(e["stop"] - e["start"] for e in done.values())
+        def record() -> None:
+            manifest["shards"] = [done[j] for j in sorted(done)]
+            manifest["complete"] = len(done) == stop - first
+            writer.write(manifest)
+
+        record()
+        writer.flush()
+        todo = [k for k in range(first, stop) if k not in done]
+        bounds = {k: shard_bounds(k, shard_size, n_images) for k in range(first, stop)}
+        total = sum(b - a for a, b in bounds.values())
+        remaining = sum(bounds[k][1] - bounds[k][0] for k in todo)
         computed_images = 0
-        with _progress_bar(progress, n_images, done_images) as bar:
-            for k in todo:
-                start, stop = k * shard_size, min((k + 1) * shard_size, n_images)
-                entry = _compute_shard(
-                    cache, k, start, stop, data.images[start:stop], parameters, threads, backend
-                )
-                done[k] = entry
-                manifest["shards"] = [done[j] for j in sorted(done)]
-                manifest["complete"] = len(done) == n_shards
-                _write_manifest(cache, manifest)
-                computed_images += stop - start
-                if bar is not None:
-                    bar.update(stop - start)
+        try:
+            with _progress_bar(progress, total, total - remaining) as bar:
+                read = _reader(data, bounds)
+                if scheduler == "dask":
+                    from .dask_scheduler import solve_on_dask
 
-    cache_bytes = sum(p.stat().st_size for p in cache.iterdir() if p.is_file())
+                    results = solve_on_dask(dask_address, todo, read, parameters, threads, backend)
+                else:
+                    results = (
+                        (k, _solve_shard(k, bounds[k], read(k), parameters, threads, backend)) for k in todo
+                    )
+                for k, solved in results:
+                    done[k] = _write_shard(cache, k, bounds[k], solved)
+                    record()
+                    computed_images += bounds[k][1] - bounds[k][0]
+                    if bar is not None:
+                        bar.update(bounds[k][1] - bounds[k][0])
+        finally:
+            writer.flush()
+
+    cache_bytes = sum(e.stat().st_size for e in os.scandir(cache) if e.is_file())
     return PrecomputeSummary(
         cache_dir=cache,
         num_images=n_images,
@@ -354,6 +319,50 @@ def precompute(
         seconds=time.perf_counter() - start_time,
         cache_bytes=cache_bytes,
     )
+
+
+SCHEDULERS = ("local", "dask")
+
+
+def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """ "i/n" or (i, n) → (i, n), checked 0 ≤ i < n; None stays None."""
+    if shard is None:
+        return None
+    try:
+        if isinstance(shard, str):
+            index, count = (int(v) for v in shard.split("/"))
+        else:
+            index, count = shard
+    except (TypeError, ValueError):
+        raise ValueError(f"shard must be 'i/n' or (i, n), got {shard!r}") from None
+    if isinstance(index, bool) or isinstance(count, bool) or not (
+        isinstance(index, (int, np.integer)) and isinstance(count, (int, np.integer)) and 0 <= index < count
+    ):
+        raise ValueError(f"shard i/n needs integers 0 <= i < n, got {shard!r}")
+    return int(index), int(count)
+
+
+def shard_range(part: tuple[int, int] | None, n_shards: int) -> tuple[int, int]:
+    """The cache shards [first, stop) of part i of n: n contiguous runs, sizes differing by ≤ 1."""
+    if part is None:
+        return 0, n_shards
+    index, count = part
+    return index * n_shards // count, (index + 1) * n_shards // count
+
+
+def shard_bounds(k: int, shard_size: int, n_images: int) -> tuple[int, int]:
+    """The images [start, stop) of cache shard k."""
+    return k * shard_size, min((k + 1) * shard_size, n_images)
+
+
+def _reader(data: ImageSet, bounds: Mapping[int, tuple[int, int]]) -> Any:
+    """k → the images of shard k as float32 (n, C, H, W), read from the source only then."""
+
+    def read(k: int) -> NDArray[np.float32]:
+        start, stop = bounds[k]
+        return np.ascontiguousarray(data.images[start:stop], dtype=np.float32)
+
+    return read
 
 
 def _resume_or_start(cache: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any]:
@@ -382,49 +391,103 @@ def _resume_or_start(cache: Path, identity: dict[str, Any], overwrite: bool) -> 
             f"{cache} holds shard files but no {MANIFEST}: not a cache fpscore can resume; "
             "use overwrite=True (CLI: --overwrite) to start over"
         )
-    for p in _owned_files(cache):
+    for p in owned_files(cache):
         p.unlink()
     fsync_dir(cache)
     return {**identity, "shards": []}
 
 
-def _compute_shard(
-    cache: Path,
+def solve_shard(
+    images: NDArray[np.float32], params: Mapping[str, Any], threads: int | None, backend: str
+) -> dict[str, Any]:
+    """The arrays of one shard as the cache stores them: "embedded" (n, L, C, H, W), "score"
+    (n, L, C, 2, H, W) when stored, in the cache's dtype, at the stored levels; "max_iterations"."""
+    embedded, sol = embed_images(images, params, threads, backend)
+    levels = params.get("store_levels", slice(None))
+    dtype = np.dtype(params["dtype"])
+    out: dict[str, Any] = {
+        "max_iterations": int(sol.iterations.max()) if sol.iterations.size else 0,
+        "embedded": np.ascontiguousarray(np.moveaxis(embedded[levels], 0, 1), dtype=dtype),
+    }
+    if params["store_scores"]:
+        out["score"] = np.ascontiguousarray(np.moveaxis(sol.score[levels], 0, 1), dtype=dtype)
+    return out
+
+
+def _solve_shard(
     index: int,
-    start: int,
-    stop: int,
+    bounds: tuple[int, int],
     images: NDArray[np.float32],
     params: Mapping[str, Any],
     threads: int | None,
     backend: str,
 ) -> dict[str, Any]:
     try:
-        embedded, sol = embed_images(images, params, threads, backend)
+        return solve_shard(images, params, threads, backend)
     except (ConvergenceError, SingularMatrixError, ValueError) as err:
-        raise type(err)(f"shard {index} (images {start}..{stop - 1}): {err}") from err
-    dtype = np.dtype(params["dtype"])
+        raise type(err)(f"shard {index} (images {bounds[0]}..{bounds[1] - 1}): {err}") from err
+
+
+def _write_shard(
+    cache: Path, index: int, bounds: tuple[int, int], solved: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write a solved shard's files (atomically); returns its manifest entry."""
     entry: dict[str, Any] = {
         "index": index,
-        "start": start,
-        "stop": stop,
-        "max_iterations": int(sol.iterations.max()) if sol.iterations.size else 0,
+        "start": bounds[0],
+        "stop": bounds[1],
+        "max_iterations": solved["max_iterations"],
     }
-    traj = np.ascontiguousarray(np.moveaxis(embedded, 0, 1), dtype=dtype)  # (n, N+1, C, H, W)
-    if params["store_scores"]:
-        s = np.ascontiguousarray(np.moveaxis(sol.score, 0, 1), dtype=dtype)  # (n, N+1, C, 2, H, W)
-        entry["score"] = _shard_name("score", index)
-        entry["score_sha256"] = _save_npy(cache / entry["score"], s)
-    entry["embedded"] = _shard_name("embedded", index)
-    entry["embedded_sha256"] = _save_npy(cache / entry["embedded"], traj)
+    for kind in SHARD_KINDS:
+        if kind in solved:
+            entry[kind] = shard_name(kind, index)
+            entry[f"{kind}_sha256"] = save_npy(cache / entry[kind], solved[kind])
     return entry
 
 
 @contextlib.contextmanager
 def _progress_bar(progress: bool, total: int, initial: int) -> Iterator[Any]:
-    if not progress or not sys.stderr.isatty():
+    """A tqdm bar on a terminal; elsewhere (a batch job's log) a line every LOG_INTERVAL seconds."""
+    if not progress:
         yield None
-        return
-    from tqdm.auto import tqdm
+    elif sys.stderr.isatty():
+        from tqdm.auto import tqdm
 
-    with tqdm(total=total, initial=initial, unit="img", desc="precompute", dynamic_ncols=True) as bar:
-        yield bar
+        with tqdm(total=total, initial=initial, unit="img", desc="precompute", dynamic_ncols=True) as bar:
+            yield bar
+    else:
+        yield _ProgressLog(total, initial)
+
+
+LOG_INTERVAL = 60.0
+
+
+class _ProgressLog:
+    """Progress as log lines: images done, images/s of this run, the time left at that rate."""
+
+    def __init__(self, total: int, initial: int) -> None:
+        self.total, self.done, self.computed = total, initial, 0
+        self.started = self.last = time.monotonic()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.computed += n
+        now = time.monotonic()
+        if now - self.last >= LOG_INTERVAL or self.done == self.total:
+            self.last = now
+            rate = self.computed / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else float("inf")
+            print(
+                f"precompute: {self.done}/{self.total} images, {rate:.1f} images/s, "
+                f"{_clock(left)} left",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _clock(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}"
