@@ -214,8 +214,9 @@ def binned_kernel_sums(fields: NDArray[np.float64], bandwidth: float | None) -> 
         nodes = span * scale  # NaN for 0·inf: a field of one value
         size = np.floor(np.where(np.isfinite(nodes), nodes, 0.0)) + LAGRANGE_POINTS
         grid_work = _WORK_PER_CUBED_NODE * size**3 + _WORK_PER_PAIR * n
+        fits = (grid_work < float(n) * n) & (size * size <= _MAX_GRID_CELLS)
     out = np.full(a.shape, float(n))  # a field of one value: every kernel is 1
-    binned = (span > 0.0) & np.isfinite(nodes) & (grid_work < float(n) * n) & (size * size <= _MAX_GRID_CELLS)
+    binned = (span > 0.0) & np.isfinite(nodes) & fits
     for f in np.flatnonzero((span > 0.0) & ~binned):
         out[f] = _distinct_pair_sums(a[f], c[f], float(b[f]))
     side = fields.shape[-1]
