@@ -76,7 +76,7 @@ KINDS = ("astronaut", "camera", "coins", "random", "8-bit", "two-valued", "one-o
 # to 2000 per axis); most fields fall back to the exact sum there (coins at 64×64, with a narrower
 # range of values, stays on the grid at 0.004); the grid itself is tested there below.
 BANDWIDTHS = (None, 0.002, 0.004, 0.03, 0.2, 1.0)
-# At 64×64 the exact reference costs ~0.1 s per field and bandwidth: fewer of them.
+# At 64×64 the exact reference costs 0.1–0.5 s per field and bandwidth: fewer of them.
 BANDWIDTHS_64 = (None, 0.002, 0.004, 0.2)
 
 
