@@ -268,7 +268,8 @@ def test_precompute_params(name, value):
     if name in ("store_every", "store_levels"):  # recorded resolved, and only when not every level
         assert manifest.get("store_levels", list(range(params.n_steps + 1))) == params.stored_levels()
         return
-    assert manifest[name if name not in ("sigma_s", "eps", "bandwidth") else "init_params"] is not None
+    init_params = ("sigma_s", "eps", "bandwidth", "kde_method")
+    assert manifest[name if name not in init_params else "init_params"] is not None
 
 
 @settings(max_examples=15)

@@ -14,6 +14,7 @@ from ..numerics.solver import BOUNDARIES, ITERATIONS, SCHEMES
 from ..sde import SDE
 from .density import INITS
 from .transport import REDUCTIONS
+from .value_kde import KDE_METHODS
 
 DTYPES = ("float32", "float16", "float64")
 # Ghost values cannot be recorded in a manifest: no "dirichlet".
@@ -30,12 +31,13 @@ class PrecomputeParams:
     """How images are embedded (DESIGN §1–3) and stored; validated on construction.
 
     n_steps, T, h, bc ("zero", "neumann", "periodic"), scheme, iteration, tol, max_iter: passed to
-    `solve_log_density`. init, sigma_s, eps, bandwidth: passed to `initial_log_density` (sigma_s for
-    "intensity", bandwidth for "value-kde"). reduce: the score reduction of `embed`. dtype: of the
-    stored arrays (the computation is float64 throughout). store_scores: also store ∇mⁿ.
-    store_every: store every k-th time level (0, k, 2k, …, and always N); store_levels: the levels to
-    store, instead (must include 0, the image itself). Training then draws from the stored levels'
-    times (see `stored_levels`). shard_size: images per shard, and per solver call.
+    `solve_log_density`. init, sigma_s, eps, bandwidth, kde_method: passed to `initial_log_density`
+    (sigma_s for "intensity", bandwidth and kde_method for "value-kde"). reduce: the score reduction
+    of `embed`. dtype: of the stored arrays (the computation is float64 throughout). store_scores:
+    also store ∇mⁿ. store_every: store every k-th time level (0, k, 2k, …, and always N);
+    store_levels: the levels to store, instead (must include 0, the image itself). Training then
+    draws from the stored levels' times (see `stored_levels`). shard_size: images per shard, and per
+    solver call.
     """
 
     n_steps: int = _option(20, "time steps N (default 20)")
@@ -50,6 +52,7 @@ class PrecomputeParams:
     sigma_s: float = _option(1.0, "intensity smoothing in pixels (default 1)")
     eps: float = _option(1e-2, "density floor (default 0.01)")
     bandwidth: float | None = _option(None, "value-kde bandwidth (default: Scott's rule)")
+    kde_method: str = _option("binned", "value-kde kernel sums (default binned)", choices=KDE_METHODS)
     reduce: str = _option("sum", choices=REDUCTIONS)
     dtype: str = _option("float32", choices=DTYPES, group="output")
     store_scores: bool = _option(False, "also store the scores", group="output")
@@ -101,7 +104,7 @@ class PrecomputeParams:
         if self.init == "intensity":
             init_params: dict[str, Any] = {"sigma_s": self.sigma_s}
         else:
-            init_params = {"bandwidth": self.bandwidth}
+            init_params = {"bandwidth": self.bandwidth, "kde_method": self.kde_method}
         init_params["eps"] = self.eps
         solver = ("n_steps", "T", "h", "bc", "scheme", "iteration", "tol", "max_iter")
         output = ("reduce", "dtype", "store_scores", "shard_size")
