@@ -286,7 +286,7 @@ class Trainer:
 
     def batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A training batch (x̂ⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator."""
-        x, t = self.images.batch(batch_size or self.config.train.batch_size, self.generator)
+        x, t = self.images.batch(batch_size or self.config.train.batch_size, self.generator, step=self.step)
         return x.to(self.device, torch.float32), t.to(self.device, torch.float32)
 
     def lr_at(self, step: int) -> float:
