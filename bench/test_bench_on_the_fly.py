@@ -1,18 +1,20 @@
-"""Does embedding on the fly keep up with training? (`fpscore.data.OnTheFlyDataset`, docs/on-the-fly.md)
+"""Does embedding on the fly keep up with training? (`fpscore.data.on_the_fly.OnTheFlyDataset`,
+docs/on-the-fly.md)
 
 Group on_the_fly_{size}_{C}ch, at 32² and 64², 1 and 3 channels, a batch of 16 drawn from 64
-image-like images, VESDE(σ = 2), N = 20 (the defaults of `PrecomputeParams`), on the CPU:
-- producer: one batch's trajectories (`draw`, no prefetch) in one solver call on all cores;
-  extra_info images_per_s = 16 / time;
+image-like images, VESDE(σ = 2), N = 20 (the defaults of `PrecomputeParams`), on the CPU, one core
+each for the trainer (torch threads) and the producer (solver threads), so the rates are per core:
+- producer: one batch's trajectories (`draw`, no prefetch) in one solver call;
+  extra_info images_per_s = 16 / mean time;
 - train_cached: one training step of the experiment's quick-preset U-Net (channels 32, (1, 2, 2),
   1 block, attention at 8×8, EDM preconditioning, DSM) on trajectories already in memory (what a
-  cache gives), torch on all cores; extra_info images_per_s = 16 / time;
-- train_on_the_fly: the same step on an OnTheFlyDataset that embeds the next 2 batches in a
-  background thread meanwhile (producer and trainer share the cores); extra_info wait_fraction:
+  cache gives); extra_info images_per_s = 16 / mean time;
+- train_on_the_fly: the same step on an OnTheFlyDataset that embeds the next 2 batches in one
+  background thread meanwhile (a second core when the machine has one); extra_info wait_fraction:
   the share of the step spent waiting for data.
-It keeps up when train_on_the_fly's time matches train_cached's (wait_fraction near 0); on a shared
-CPU that needs the producer to be much faster than the trainer, since the two compete for cores.
-bench/report_on_the_fly.py turns the JSON into the table of docs/on-the-fly.md.
+It keeps up when train_on_the_fly's time matches train_cached's (wait_fraction near 0), which needs
+the producer's rate per core to reach the trainer's. bench/report_on_the_fly.py turns the JSON into
+the table of docs/on-the-fly.md.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from fpscore.training.config import Config  # noqa: E402
 from fpscore.training.trainer import Trainer  # noqa: E402
 
 BATCH, IMAGES, SIGMA = 16, 64, 2.0
+THREADS = 1  # per side: torch's for the trainer, the solver's for the producer
 QUICK_UNET = [
     "model.channels=32",
     "model.channel_mult=[1, 2, 2]",
@@ -47,6 +50,19 @@ CASES = [
     for size in (32, 64)
     for c in (1, 3)
 ]
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _dataset(size: int, channels: int, prefetch: int) -> OnTheFlyDataset:
+    sde = fpscore.VESDE(SIGMA)
+    return OnTheFlyDataset(_images(size, channels), sde, prefetch=prefetch, threads=THREADS, backend="cpu")
 
 
 def _images(size: int, channels: int) -> np.ndarray:
@@ -65,7 +81,7 @@ def _trainer(dataset, size: int, channels: int, out) -> Trainer:
 
 @pytest.mark.parametrize(("size", "channels"), CASES)
 def test_producer(benchmark, size: int, channels: int) -> None:
-    otf = OnTheFlyDataset(_images(size, channels), fpscore.VESDE(SIGMA), prefetch=0, backend="cpu")
+    otf = _dataset(size, channels, prefetch=0)
     steps = itertools.count()
     drawn = benchmark.pedantic(lambda: otf.draw(next(steps), BATCH), rounds=3, iterations=1, warmup_rounds=1)
     assert drawn.trajectories.shape[1:] == (21, channels, size, size)
@@ -76,7 +92,7 @@ def test_producer(benchmark, size: int, channels: int) -> None:
 
 @pytest.mark.parametrize(("size", "channels"), CASES)
 def test_train_cached(benchmark, tmp_path, size: int, channels: int) -> None:
-    otf = OnTheFlyDataset(_images(size, channels), fpscore.VESDE(SIGMA), prefetch=0, backend="cpu")
+    otf = _dataset(size, channels, prefetch=0)
     traj = otf.draw(0, IMAGES).trajectories  # (U, N+1, C, H, W) of (most of) the images
     dataset = InMemoryDataset(traj.transpose(0, 1).numpy(), otf.times, sde=otf.sde)
     trainer = _trainer(dataset, size, channels, tmp_path)
@@ -88,7 +104,7 @@ def test_train_cached(benchmark, tmp_path, size: int, channels: int) -> None:
 
 @pytest.mark.parametrize(("size", "channels"), CASES)
 def test_train_on_the_fly(benchmark, tmp_path, size: int, channels: int) -> None:
-    otf = OnTheFlyDataset(_images(size, channels), fpscore.VESDE(SIGMA), prefetch=2, workers=1, backend="cpu")
+    otf = _dataset(size, channels, prefetch=2)
     trainer = _trainer(otf, size, channels, tmp_path)
     for _ in range(0 if benchmark.disabled else 3):  # past the head start of the first prefetches
         trainer.train_step()

@@ -1,4 +1,4 @@
-"""Embedding on the fly (`fpscore.data.OnTheFlyDataset`): the items and training batches equal what a
+"""Embedding on the fly (`fpscore.data.on_the_fly.OnTheFlyDataset`): the items and training batches equal what a
 cache of the same images and parameters stores, to the stored precision; the batches do not depend
 on the thread or worker count; training through the config and the CLI runs and resumes exactly."""
 

@@ -114,7 +114,7 @@ class ModelConfig:
 @dataclass
 class DataConfig:
     """cache: an `fpscore precompute` folder. Or source: images embedded on the fly, with no cache
-    (`fpscore.data.OnTheFlyDataset`): read with `fpscore.data.load(source, **source_options)`
+    (`fpscore.data.on_the_fly.OnTheFlyDataset`): read with `fpscore.data.load(source, **source_options)`
     (e.g. {size = 32, channels = 1, count = 64}), embedded with `PrecomputeParams(**embedding)` (e.g.
     {n_steps = 20, sigma_s = 1.0}) and the [sde] section. Times t ∈ [t_min, T] are drawn "stratified"
     (each batch covers [t_min, T] evenly, one time per stratum, as the paper's code) or "uniform";
