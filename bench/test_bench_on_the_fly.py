@@ -4,7 +4,7 @@ docs/on-the-fly.md)
 Group on_the_fly_{size}_{C}ch, at 32² and 64², 1 and 3 channels, a batch of 16 drawn from 64
 image-like images, VESDE(σ = 2), N = 20 (the defaults of `PrecomputeParams`), on the CPU, one core
 each for the trainer (torch threads) and the producer (solver threads), so the rates are per core:
-- producer: one batch's trajectories (`draw`, no prefetch) in one solver call;
+- producer: one batch's trajectories (`draw_batch`, no prefetch) in one solver call;
   extra_info images_per_s = 16 / mean time;
 - train_cached: one training step of the experiment's quick-preset U-Net (channels 32, (1, 2, 2),
   1 block, attention at 8×8, EDM preconditioning, DSM) on trajectories already in memory (what a
@@ -83,7 +83,9 @@ def _trainer(dataset, size: int, channels: int, out) -> Trainer:
 def test_producer(benchmark, size: int, channels: int) -> None:
     otf = _dataset(size, channels, prefetch=0)
     steps = itertools.count()
-    drawn = benchmark.pedantic(lambda: otf.draw(next(steps), BATCH), rounds=3, iterations=1, warmup_rounds=1)
+    drawn = benchmark.pedantic(
+        lambda: otf.draw_batch(next(steps), BATCH), rounds=3, iterations=1, warmup_rounds=1
+    )
     assert drawn.trajectories.shape[1:] == (21, channels, size, size)
     assert torch.isfinite(drawn.trajectories).all()
     mean = benchmark.stats.stats.mean if benchmark.stats else float("nan")
@@ -93,7 +95,7 @@ def test_producer(benchmark, size: int, channels: int) -> None:
 @pytest.mark.parametrize(("size", "channels"), CASES)
 def test_train_cached(benchmark, tmp_path, size: int, channels: int) -> None:
     otf = _dataset(size, channels, prefetch=0)
-    traj = otf.draw(0, IMAGES).trajectories  # (U, N+1, C, H, W) of (most of) the images
+    traj = otf.draw_batch(0, IMAGES).trajectories  # (U, N+1, C, H, W) of (most of) the images
     dataset = InMemoryDataset(traj.transpose(0, 1).numpy(), otf.times, sde=otf.sde)
     trainer = _trainer(dataset, size, channels, tmp_path)
     metrics = benchmark.pedantic(trainer.train_step, rounds=3, iterations=1, warmup_rounds=0)

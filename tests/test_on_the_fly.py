@@ -1,6 +1,7 @@
-"""Embedding on the fly (`fpscore.data.on_the_fly.OnTheFlyDataset`): the items and training batches equal what a
-cache of the same images and parameters stores, to the stored precision; the batches do not depend
-on the thread or worker count; training through the config and the CLI runs and resumes exactly."""
+"""Embedding on the fly (`fpscore.data.on_the_fly.OnTheFlyDataset`): the items and training batches
+equal what a cache of the same images and parameters stores, to the stored precision; the batches
+do not depend on the thread or worker count; training through the config and the CLI runs and
+resumes exactly."""
 
 import json
 import pickle
@@ -92,7 +93,7 @@ def test_control_needs_no_solve(tmp_path):
     images = smooth_images()
     cache = cache_of(tmp_path, images, SDES["ve"], dtype="float16")
     otf = OnTheFlyDataset(images, cache.sde, cache.cache.parameters, prefetch=0)
-    drawn = otf.draw(2, 9, embed=False)
+    drawn = otf.draw_batch(2, 9, embed=False)
     assert drawn.trajectories.shape[1] == 1
     for j, i in enumerate(drawn.images.tolist()):
         np.testing.assert_array_equal(drawn.image(j, 0).numpy(), cache[i * len(cache.bins)][0].numpy())
@@ -104,14 +105,14 @@ def test_batches_do_not_depend_on_threads_workers_or_order():
     params = PrecomputeParams(n_steps=5)
     one = OnTheFlyDataset(images, sde, params, seed=11, threads=1, workers=1, prefetch=0)
     three = OnTheFlyDataset(images, sde, params, seed=11, threads=3, workers=3, prefetch=3)
-    ours = [one.draw(s, 6) for s in range(5)]
-    theirs = [three.draw(s, 6) for s in (3, 0, 1, 2, 4)]  # a jump, as a resumed run makes
+    ours = [one.draw_batch(s, 6) for s in range(5)]
+    theirs = [three.draw_batch(s, 6) for s in (3, 0, 1, 2, 4)]  # a jump, as a resumed run makes
     theirs = [theirs[1], theirs[2], theirs[3], theirs[0], theirs[4]]
     for a, b in zip(ours, theirs, strict=True):
         assert torch.equal(a.images, b.images) and torch.equal(a.rows, b.rows)
         assert torch.equal(a.trajectories, b.trajectories)
     three.close()
-    assert torch.equal(three.draw(1, 6).trajectories, ours[1].trajectories)  # a new pool after close
+    assert torch.equal(three.draw_batch(1, 6).trajectories, ours[1].trajectories)  # a new pool after close
     three.close()
 
 
@@ -123,7 +124,7 @@ def test_index_stream():
     np.testing.assert_array_equal(first, otf.batch_images(0, 200))
     assert not np.array_equal(first, otf.batch_images(1, 200))
     assert set(first.tolist()) <= set(range(50)) and len(set(first.tolist())) > 40
-    drawn = otf.draw(0, 8)
+    drawn = otf.draw_batch(0, 8)
     np.testing.assert_array_equal(drawn.images.numpy(), first[:8])
     np.testing.assert_array_equal(drawn.trajectories[drawn.rows][:, 0].numpy(), images[first[:8]])
 
@@ -132,7 +133,7 @@ def test_pickled_copy_serves_the_same_items():
     """A DataLoader worker's copy: no pool, lock or kept trajectories travel; the items agree."""
     images = smooth_images(n=3, channels=1)
     otf = OnTheFlyDataset(images, SDES["ve"], PrecomputeParams(n_steps=4), prefetch=1)
-    otf.draw(0, 4)
+    otf.draw_batch(0, 4)
     copy = pickle.loads(pickle.dumps(otf))
     for k in (0, 3, 7, 14):
         assert torch.equal(copy[k][0], otf[k][0])
@@ -144,7 +145,7 @@ def test_solver_failure_names_the_step():
     # one fixed-point iteration cannot reach tol 1e-14
     otf = OnTheFlyDataset(images, SDES["ve"], PrecomputeParams(n_steps=3, max_iter=1, tol=1e-14), prefetch=1)
     with pytest.raises(fpscore.ConvergenceError, match="step 4"):
-        otf.draw(4, 2)
+        otf.draw_batch(4, 2)
     otf.close()
 
 
@@ -171,9 +172,9 @@ def test_bad_arguments():
         OnTheFlyDataset(images, sde, {**params, "n_step": 3})
     otf = OnTheFlyDataset(images, sde, prefetch=0)
     with pytest.raises(ValueError, match="batch"):
-        otf.draw(0, 0)
+        otf.draw_batch(0, 0)
     with pytest.raises(ValueError, match="step"):
-        otf.draw(-1, 2)
+        otf.draw_batch(-1, 2)
     with pytest.raises(IndexError):
         otf[len(otf)]
 
@@ -227,6 +228,8 @@ def test_cli_trains_and_resumes_exactly(tmp_path, capsys):
     assert "data.source_options ['split'] do not apply" in capsys.readouterr().err
     assert main(["train", "--on-the-fly", source, "--cache", str(tmp_path), "--dry-run"]) == 2
     assert "not both" in capsys.readouterr().err
+    assert main(["train", "--cache", str(tmp_path / "none"), "--embed-threads", "2"]) == 2
+    assert "--embed-threads is for --on-the-fly" in capsys.readouterr().err
     assert main(["train", "--on-the-fly", source, "--set=data.source_options={size = 16}", "--dry-run"]) == 0
     resolved = capsys.readouterr().out
     assert "image_size = 16" in resolved and "image_channels = 1" in resolved

@@ -65,14 +65,15 @@ def run(args: argparse.Namespace) -> int:
             "no data: pass --cache DIR (an `fpscore precompute` folder) or --on-the-fly SOURCE, "
             "or set data.cache or data.source"
         )
+    if args.embed_threads is not None and not cfg.data.source:
+        raise ValueError("--embed-threads is for --on-the-fly (data.source); a cache needs no embedding")
     from ..data.dataset import EmbeddedDataset
     from ..training.trainer import Trainer
 
     if cfg.data.source:
         from ..data.on_the_fly import from_config
 
-        threads = {"threads": args.embed_threads} if args.embed_threads else {}
-        dataset = from_config(cfg.data, cfg.sde.build(), seed=cfg.train.seed, **threads)
+        dataset = from_config(cfg.data, cfg.sde.build(), seed=cfg.train.seed, threads=args.embed_threads)
     else:
         dataset = EmbeddedDataset(cfg.data.cache)
     try:

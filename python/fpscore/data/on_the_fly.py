@@ -110,14 +110,14 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
 
     images: an `ImageSet` (`fpscore.data.load`) or an array (M, C, H, W) in [0, 1]; sde: the process;
     params: `PrecomputeParams` or a cache manifest's "parameters" (default: PrecomputeParams()).
-    seed: of the image-index stream. threads: solver threads in all (None: every core), shared by
-    `workers` pool threads (batches embedded at once); prefetch: batches embedded ahead of the one
+    seed: of the image-index stream. threads: solver threads in all (None or 0: every core), shared
+    by `workers` pool threads (batches embedded at once); prefetch: batches embedded ahead of the one
     asked for (0: each batch when asked, in the calling thread); backend: "auto", "cpu" or "cuda".
 
     Item k is image k // (N+1) at bin k % (N+1), as in `EmbeddedDataset`; an item computes its
     image's whole trajectory (the last few are kept), so DataLoader workers can serve items too.
-    `draw(step, batch)` is the batched path the trainer takes. `wait_seconds` sums the time spent
-    waiting in `draw` for batches not ready yet; `close()` stops the pool.
+    `draw_batch(step, batch)` is the batched path the trainer takes. `wait_seconds` sums the time
+    spent waiting in `draw_batch` for batches not ready yet; `close()` stops the pool.
     """
 
     def __init__(
@@ -227,7 +227,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         batch = positive_int("batch", batch)
         return np.random.default_rng([self.seed, step]).integers(len(self.data.images), size=batch)
 
-    def draw(self, step: int, batch: int, *, embed: bool = True) -> EmbeddedBatch:
+    def draw_batch(self, step: int, batch: int, *, embed: bool = True) -> EmbeddedBatch:
         """The trajectories of step `step`'s B images (bin 0 alone when not `embed`), from the pool
         when prefetched; first schedules the next `prefetch` steps."""
         key = (non_negative_int("step", step), positive_int("batch", batch), bool(embed))
@@ -276,7 +276,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         return torch.from_numpy(stored)
 
     def close(self) -> None:
-        """Cancel the prefetched batches and stop the pool (a later `draw` starts a new one)."""
+        """Cancel the prefetched batches and stop the pool (a later `draw_batch` starts a new one)."""
         with self._lock:
             pool, self._pool = self._pool, None
             for future in self._jobs.values():

@@ -132,11 +132,11 @@ class TrainingImages:
         """A training batch (x̂ⁿ (B, C, H, W) float32, t (B,) float64): B times, then B image indices,
         drawn from `generator` in that order.
 
-        A dataset that embeds on the fly (with a `draw(step, batch)` method, `OnTheFlyDataset`) gives
+        A dataset that embeds on the fly (with a `draw_batch(step, batch)` method, `OnTheFlyDataset`) gives
         the image indices of training step `step` from its own stream instead (default: the step
         after the last one drawn here), and all B trajectories at once."""
         t = self.sample_times(batch, generator)
-        draw = getattr(self.dataset, "draw", None)
+        draw = getattr(self.dataset, "draw_batch", None)
         if draw is None:
             images = torch.randint(self.n_images, (batch,), generator=generator)
             return self(images, t), t
