@@ -6,6 +6,8 @@
 Rates are images per second of the median time per batch of 16, [slowest, fastest] round in
 brackets. "keeps up" compares training on the fly with training on ready trajectories (a cache)
 in the same run: the slowdown is cached time / on-the-fly time, 1.00 when the data never waits.
+"core share" is the trainer's rate over the producer's (both per core): the share of one core the
+producer needs to keep up with one core of training.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def table(path: Path) -> str:
         rows.setdefault(b["group"], {})[b["name"].split("[")[0].removeprefix("test_")] = b
     lines = [
         "| size | C | producer (images/s) | training, cached (images/s) | training on the fly (images/s) "
-        "| waiting for data | on the fly / cached |",
-        "|---|---|---|---|---|---|---|",
+        "| waiting for data | on the fly / cached | core share |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for group in sorted(rows, key=lambda g: (int(g.split("_")[3]), g)):
         r = rows[group]
@@ -43,8 +45,9 @@ def table(path: Path) -> str:
             cells.append(f"{mid:.1f} [{lo:.1f}, {hi:.1f}]")
         ratio = r["train_cached"]["stats"]["median"] / r["train_on_the_fly"]["stats"]["median"]
         wait = r["train_on_the_fly"]["extra_info"].get("wait_fraction", float("nan"))
+        share = r["producer"]["stats"]["median"] / r["train_cached"]["stats"]["median"]
         c = channels.removesuffix("ch")
-        lines.append(f"| {size}² | {c} | {' | '.join(cells)} | {wait:.0%} | {ratio:.2f} |")
+        lines.append(f"| {size}² | {c} | {' | '.join(cells)} | {wait:.1%} | {ratio:.2f} | {share:.0%} |")
     info = data.get("machine_info", {})
     commit = data.get("commit_info", {})
     lines.append("")
