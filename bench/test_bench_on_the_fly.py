@@ -13,8 +13,9 @@ each for the trainer (torch threads) and the producer (solver threads), so the r
   background thread meanwhile (a second core when the machine has one); extra_info wait_fraction:
   the share of the step spent waiting for data.
 It keeps up when train_on_the_fly's time matches train_cached's (wait_fraction near 0), which needs
-the producer's rate per core to reach the trainer's. bench/report_on_the_fly.py turns the JSON into
-the table of docs/on-the-fly.md.
+the producer's rate per core to reach the trainer's. Where the CUDA backend and a GPU are present,
+the solves and the training both run on the GPU instead (extra_info device).
+bench/report_on_the_fly.py turns the JSON into the table of docs/on-the-fly.md.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from fpscore.training.trainer import Trainer  # noqa: E402
 
 BATCH, IMAGES, SIGMA = 16, 64, 2.0
 THREADS = 1  # per side: torch's for the trainer, the solver's for the producer
+DEVICE = "cuda" if fpscore.has_cuda() and torch.cuda.is_available() else "cpu"
 QUICK_UNET = [
     "model.channels=32",
     "model.channel_mult=[1, 2, 2]",
@@ -62,7 +64,7 @@ def torch_threads():
 
 def _dataset(size: int, channels: int, prefetch: int) -> OnTheFlyDataset:
     sde = fpscore.VESDE(SIGMA)
-    return OnTheFlyDataset(_images(size, channels), sde, prefetch=prefetch, threads=THREADS, backend="cpu")
+    return OnTheFlyDataset(_images(size, channels), sde, prefetch=prefetch, threads=THREADS, backend=DEVICE)
 
 
 def _images(size: int, channels: int) -> np.ndarray:
@@ -73,7 +75,8 @@ def _images(size: int, channels: int) -> np.ndarray:
 
 
 def _trainer(dataset, size: int, channels: int, out) -> Trainer:
-    cfg = Config().override([*QUICK_UNET, f"model.image_size={size}", f"model.image_channels={channels}"])
+    shape = [f"model.image_size={size}", f"model.image_channels={channels}", f"train.device={DEVICE}"]
+    cfg = Config().override([*QUICK_UNET, *shape])
     trainer = Trainer(cfg, dataset, out_dir=out)
     trainer.train_step()  # warm-up outside the timing: first-call allocations
     return trainer
@@ -89,7 +92,7 @@ def test_producer(benchmark, size: int, channels: int) -> None:
     assert drawn.trajectories.shape[1:] == (21, channels, size, size)
     assert torch.isfinite(drawn.trajectories).all()
     mean = benchmark.stats.stats.mean if benchmark.stats else float("nan")
-    benchmark.extra_info.update(batch=BATCH, images_per_s=BATCH / mean, threads=otf.threads)
+    benchmark.extra_info.update(batch=BATCH, images_per_s=BATCH / mean, threads=otf.threads, device=DEVICE)
 
 
 @pytest.mark.parametrize(("size", "channels"), CASES)
@@ -101,7 +104,9 @@ def test_train_cached(benchmark, tmp_path, size: int, channels: int) -> None:
     metrics = benchmark.pedantic(trainer.train_step, rounds=3, iterations=1, warmup_rounds=0)
     assert np.isfinite(metrics["loss"])
     mean = benchmark.stats.stats.mean if benchmark.stats else float("nan")
-    benchmark.extra_info.update(batch=BATCH, images_per_s=BATCH / mean, torch_threads=torch.get_num_threads())
+    benchmark.extra_info.update(
+        batch=BATCH, images_per_s=BATCH / mean, torch_threads=torch.get_num_threads(), device=DEVICE
+    )
 
 
 @pytest.mark.parametrize(("size", "channels"), CASES)
@@ -119,4 +124,4 @@ def test_train_on_the_fly(benchmark, tmp_path, size: int, channels: int) -> None
         benchmark.extra_info.update(
             images_per_s=BATCH * len(times) / sum(times), wait_fraction=otf.wait_seconds / sum(times)
         )
-    benchmark.extra_info.update(batch=BATCH, prefetch=2, workers=1)
+    benchmark.extra_info.update(batch=BATCH, prefetch=2, workers=1, device=DEVICE)
