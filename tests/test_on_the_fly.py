@@ -69,6 +69,20 @@ def test_items_equal_the_cache(tmp_path, dtype, kind):
     np.testing.assert_array_equal(x, x.astype(dtype).astype(np.float32))
 
 
+@pytest.mark.parametrize("storage", [{"store_every": 4}, {"store_levels": [0, 1, 5]}])
+def test_stored_levels_equal_the_cache(tmp_path, storage):
+    """A cache of some time levels only: on the fly serves the same levels as bins 0..L-1."""
+    images = smooth_images(n=4)
+    cache = cache_of(tmp_path, images, SDES["vp"], **storage)
+    otf = OnTheFlyDataset(images, cache.sde, cache.cache.parameters, prefetch=0)
+    assert otf.levels == cache.cache.levels and otf.bins == cache.bins and len(otf) == len(cache)
+    np.testing.assert_array_equal(otf.times, cache.times)
+    for k in range(len(cache)):
+        assert_within_ulp(otf[k][0].numpy(), cache[k][0].numpy(), "float32")
+    drawn = otf.draw_batch(0, 5)
+    assert drawn.trajectories.shape[1] == len(cache.bins)
+
+
 @pytest.mark.parametrize(("kind", "strength"), [("ve", 1.0), ("vp", 1.0), ("vp", 0.5), ("ve", 0.0)])
 def test_training_batches_equal_the_cache(tmp_path, kind, strength):
     """TrainingImages.batch on the fly = TrainingImages over the cache called with the same image

@@ -3,8 +3,10 @@
 `OnTheFlyDataset` serves what `fpscore.EmbeddedDataset` serves — items (xⁿ (C, H, W) float32, n, i)
 for every image i and time bin n, `times`, `sde`, `bins` — but computes the trajectories from the
 images with the parameters of a pre-computation (`PrecomputeParams`) instead of reading a cache.
-Each value is rounded to the parameters' `dtype` (then float32), as a cache stores it, so training
-on the fly trains on what a cache of the same images and parameters would hold.
+Each value is rounded to the parameters' `dtype` (then float32), as a cache stores it, and only the
+time levels a cache would store are served (`store_every`, `store_levels`: bins 0..L-1 at those
+levels' times), so training on the fly trains on what a cache of the same images and parameters
+would hold.
 
 Random streams. The trainer draws each step's B times from its own generator, as with a cache; the
 B image indices of step s come from a separate stream, `numpy.random.default_rng([seed, s])`. That
@@ -52,8 +54,8 @@ _RECENT = 4  # single trajectories kept for item access (items of one image are 
 @dataclass(frozen=True)
 class EmbeddedBatch:
     """The trajectories of one training batch: images (B,) the image indices drawn;
-    trajectories (U, N+1, C, H, W) float32 of the U distinct ones (bin 0 only when not embedded);
-    rows (B,) the row of each sample in trajectories."""
+    trajectories (U, L, C, H, W) float32 of the U distinct ones at the L served levels (bin 0 only
+    when not embedded); rows (B,) the row of each sample in trajectories."""
 
     images: torch.Tensor
     trajectories: torch.Tensor
@@ -114,7 +116,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
     by `workers` pool threads (batches embedded at once); prefetch: batches embedded ahead of the one
     asked for (0: each batch when asked, in the calling thread); backend: "auto", "cpu" or "cuda".
 
-    Item k is image k // (N+1) at bin k % (N+1), as in `EmbeddedDataset`; an item computes its
+    Item k is image k // L at bin k % L (L served levels), as in `EmbeddedDataset`; an item computes its
     image's whole trajectory (the last few are kept), so DataLoader workers can serve items too.
     `draw_batch(step, batch)` is the batched path the trainer takes. `wait_seconds` sums the time
     spent waiting in `draw_batch` for batches not ready yet; `close()` stops the pool.
@@ -148,8 +150,9 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
             raise ValueError("init='value-kde' needs square images (H == W)")
         self.sde = sde
         self.seed = int(seed) & (2**64 - 1)  # the stream's key must be non-negative
-        self.times = np.linspace(0.0, self.parameters["T"], self.parameters["n_steps"] + 1)
-        self.bins = list(range(len(self.times)))
+        self.levels = params.stored_levels()  # the time levels n served, as bins 0..L-1
+        self.times = np.linspace(0.0, self.parameters["T"], self.parameters["n_steps"] + 1)[self.levels]
+        self.bins = list(range(len(self.levels)))
         self.workers = positive_int("workers", workers)
         self.prefetch = non_negative_int("prefetch", prefetch)
         total = optional_count("threads", threads) or os.cpu_count() or 1
@@ -199,6 +202,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
                 "index_seed": self.seed,
             },
             "times": self.times.tolist(),
+            "levels": self.levels,
         }
 
     def __len__(self) -> int:
@@ -264,12 +268,12 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         return EmbeddedBatch(torch.from_numpy(images), traj, torch.from_numpy(rows.reshape(-1)))
 
     def _embed(self, indices: NDArray[np.int64], *, embed: bool, threads: int) -> torch.Tensor:
-        """(U, N+1, C, H, W) float32 trajectories of the images `indices` (bin 0 alone, (U, 1, ...),
-        when not `embed`), rounded to the parameters' dtype as a cache stores them."""
+        """(U, L, C, H, W) float32 trajectories at the served levels of the images `indices` (bin 0
+        alone, (U, 1, ...), when not `embed`), rounded to the parameters' dtype as a cache stores them."""
         x = self.data.images[indices]
         if embed:
             traj, _ = embed_images(x, self.parameters, threads, self.backend)  # (N+1, U, C, H, W)
-            traj = np.moveaxis(traj, 0, 1)
+            traj = np.moveaxis(traj[self.levels], 0, 1)
         else:
             traj = x.astype(np.float64)[:, None]  # bin 0: the images, as the embedding's first level
         stored = np.ascontiguousarray(traj, dtype=self.dtype).astype(np.float32)
