@@ -187,6 +187,8 @@ def cache_files(cache: Path) -> dict[str, bytes]:
     [(".embedded_00001.npy.", 1, [0]), (".manifest.json.", 3, [0]), (".manifest.json.", 1, None)],
 )
 def test_cache_writes_on_a_full_disk(tmp_path: Path, monkeypatch, prefix, nth, listed) -> None:
+    # the manifest after every shard, whatever the timing, so that its 3rd write follows shard 1
+    monkeypatch.setattr("fpscore.embedding.precompute.MANIFEST_WRITE_RATIO", 0.0)
     fresh = tmp_path / "fresh"
     fpscore.precompute(IMAGES, fresh, fpscore.VESDE(2.0), **FAST)
     cache = tmp_path / "full"

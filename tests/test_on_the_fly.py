@@ -127,7 +127,16 @@ def test_batches_do_not_depend_on_threads_workers_or_order():
         assert torch.equal(a.trajectories, b.trajectories)
     three.close()
     assert torch.equal(three.draw_batch(1, 6).trajectories, ours[1].trajectories)  # a new pool after close
+    # a process's part of the batch (several processes sharing one): those samples of the whole
+    half = three.draw_batch(2, 6, part=slice(3, 6))
+    assert torch.equal(half.images, ours[2].images[3:])
+    for j in range(3):
+        assert torch.equal(half.image(j, 4), ours[2].image(j + 3, 4))
     three.close()
+    data = TrainingImages(one, None, sde, 1.0)
+    x, t = data.batch(6, torch.Generator().manual_seed(1), step=3)
+    x_part, t_part = data.batch(6, torch.Generator().manual_seed(1), slice(2, 5), step=3)
+    assert torch.equal(x_part, x[2:5]) and torch.equal(t_part, t[2:5])
 
 
 def test_index_stream():

@@ -291,3 +291,27 @@ def test_progress_is_logged_off_a_terminal(
     assert lines[-1].endswith("0:00:00 left") and "images/s" in lines[0]
     fpscore.precompute(IMAGES, tmp_path / "c", fpscore.VESDE(2.0), n_steps=5, shard_size=3)
     assert capsys.readouterr().err == ""  # nothing left to compute, nothing logged
+
+
+def test_manifest_writes_take_a_bounded_share_of_the_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module("fpscore.embedding.cache_files")
+    clock = [0.0]
+    written: list[tuple[float, int]] = []
+
+    def slow_write(cache: Path, manifest: dict) -> None:  # a write that takes 1 s of the clock
+        written.append((clock[0], len(manifest["shards"])))
+        clock[0] += 1.0
+
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(module, "write_manifest", slow_write)
+    writer = module.ManifestWriter(tmp_path, ratio=4.0)
+    for k in range(1, 13):  # a shard every 2 s
+        writer.write({"shards": list(range(k))})
+        clock[0] += 2.0
+    writer.flush()
+    # after a 1 s write, the next waits 4 s: every other or third shard, then the last on flush
+    assert written == [(0.0, 1), (5.0, 3), (10.0, 5), (15.0, 7), (20.0, 9), (25.0, 11), (30.0, 12)]
+    writer.flush()
+    assert len(written) == 7  # nothing pending, nothing written

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{flags} do(es) not apply to {args.source!r} (read by fpscore.data.{function.__name__})"
         )
+    if "lazy" in accepted:  # decode chunk by chunk while the shards are computed: bounded memory
+        options["lazy"] = True
     if args.dry_run:
         resolved = {
             "source": str(args.source),

@@ -14,7 +14,8 @@ DESCRIPTION = (
     "Train an ε-U-Net on the noised embedded images of a cache. The config is "
     "the defaults, then --config, then --set, then the flags; the cache sets the SDE and "
     "the image shape. With --on-the-fly SOURCE there is no cache: each batch's images are "
-    "embedded as it is drawn (the SDE from the config, the image shape from SOURCE)."
+    "embedded as it is drawn (the SDE from the config, the image shape from SOURCE). Under "
+    "`torchrun --nproc_per_node K` it trains on K processes (train.batch_size is the global batch)."
 )
 
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.embed_threads is not None and not cfg.data.source:
         raise ValueError("--embed-threads is for --on-the-fly (data.source); a cache needs no embedding")
     from ..data.dataset import EmbeddedDataset
+    from ..training import distributed
     from ..training.trainer import Trainer
 
     if cfg.data.source:
@@ -76,15 +78,18 @@ def run(args: argparse.Namespace) -> int:
         dataset = from_config(cfg.data, cfg.sde.build(), seed=cfg.train.seed, threads=args.embed_threads)
     else:
         dataset = EmbeddedDataset(cfg.data.cache)
-    try:
+    try:  # under torchrun the Trainer joins the process group; rank 0 reports
         trainer = Trainer(cfg, dataset, resume=args.resume)
-        if args.resume:
+        main = trainer.world.is_main
+        if args.resume and main:
             print(f"resuming {trainer.run_dir} at step {trainer.step}")
         metrics = trainer.train()
+        if main:
+            print(f"{trainer.run_dir}: step {trainer.step}, loss {metrics.get('loss', float('nan')):.5g}")
     finally:
         if hasattr(dataset, "close"):  # the on-the-fly pool: drop the batches prefetched past the end
             dataset.close()
-    print(f"{trainer.run_dir}: step {trainer.step}, loss {metrics.get('loss', float('nan')):.5g}")
+        distributed.shutdown()
     return 0
 
 

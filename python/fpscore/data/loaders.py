@@ -19,15 +19,39 @@ either by `indices` (positions among the images left) or by `count` (the first `
 centred crop to the target's aspect ratio (so nothing is distorted); results are clipped to [0, 1].
 `channels` converts: 3 from 1 replicates the gray channel, 1 from 3 takes the luminance
 0.299 R + 0.587 G + 0.114 B, an alpha channel is dropped.
+
+lazy=True (`load_array`, `load_cifar10`, `load_folder`; what `fpscore precompute` uses) selects
+the images without decoding them: `ImageSet.images` is then a `LazyImages` that decodes each slice
+when it is indexed, with the same conversions, so its slices equal the eager images bit for bit and
+memory stays bounded however many images there are. What the lazy sources read up front:
+
+- `.npy`: the header (np.load with mmap_mode="r"); each slice is read through a fresh memory map.
+  A `.npz` member cannot be memory-mapped (it is a zip entry, often compressed): a lazy `.npz` load
+  reads the image member once, in its stored dtype, and converts slices on demand. For a large
+  array save it as `.npy`.
+- CIFAR-10: the labels of every batch (one batch in memory at a time); binary batches are then
+  memory-mapped per slice, pickled ones read one batch file at a time when a slice needs it.
+- A folder: the file list, and each selected file's header (Pillow's Image.open reads no pixels),
+  which gives the common size when size=None. With skip_corrupt, a file whose header cannot be read
+  is skipped (listed in source["skipped"]); a file that fails later, while its pixels are decoded,
+  raises ValueError naming it: image positions are fixed by then, so it cannot be skipped.
+
+`ImageSet.fingerprint()` identifies the data in a cache manifest. Arrays and CIFAR-10: the SHA-256
+of the shape and the float32 pixels, computed chunk by chunk, the same for an eager and a lazy load.
+Folders (eager or lazy, the same rule): the SHA-256 of the image shape and of each selected file's
+relative path and byte size, so no pixel is decoded for it; a file edited in place that keeps its
+size (possible in uncompressed formats such as BMP or PPM) is not noticed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 import os
 import pickle
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +61,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .images import fit
+from .cifar_batches import cifar_binary_records, cifar_images, read_cifar_binary, read_cifar_pickle
+from .convert import finish, read_image, to_unit_float
+from .lazy import LazyImages, pixel_fingerprint
+from .lazy_sources import IMAGE_ERRORS, ArrayImages, CifarImages, FolderImages
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -76,31 +103,32 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 SizeLike = int | tuple[int, int] | None
 ClassesLike = Iterable[int | str] | None
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
-
 
 @dataclass(frozen=True)
 class ImageSet:
     """Images ready for the pre-computation.
 
-    images: (N, C, H, W) float32 in [0, 1]; labels: (N,) int64 class indices or None;
-    class_names: the names of the label values; source: a JSON-ready description of where the
-    images came from and how they were selected (it goes into the cache manifest).
+    images: (N, C, H, W) float32 in [0, 1], an ndarray or (lazy=True) a `LazyImages` that decodes
+    the slices it is indexed with; labels: (N,) int64 class indices or None; class_names: the names
+    of the label values; source: a JSON-ready description of where the images came from and how
+    they were selected (it goes into the cache manifest); identity: when set, what `fingerprint`
+    returns instead of a hash of the pixels (folder sources: their files' paths and sizes).
     """
 
-    images: NDArray[np.float32]
+    images: NDArray[np.float32] | LazyImages
     labels: NDArray[np.int64] | None
     class_names: tuple[str, ...] = ()
     source: dict[str, Any] = field(default_factory=dict)
+    identity: str | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
     def fingerprint(self) -> str:
-        """SHA-256 of the shape and the float32 values: identifies the data in a cache manifest."""
-        digest = hashlib.sha256(repr(tuple(self.images.shape)).encode())
-        digest.update(np.ascontiguousarray(self.images, dtype=np.float32).tobytes())
-        return digest.hexdigest()
+        """Identifies the data in a cache manifest: `identity` when set, else the SHA-256 of the
+        shape and the float32 values (hashed chunk by chunk; lazy images are decoded once for it,
+        one chunk at a time)."""
+        return self.identity if self.identity is not None else pixel_fingerprint(self.images)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,63 +217,6 @@ def _select(
     return positions
 
 
-def _to_unit_float(arr: NDArray[Any], what: str) -> NDArray[np.float32]:
-    """uint8 (or integers in 0..255) / 255, or floats that must already lie in [0, 1]."""
-    if arr.dtype == np.bool_:
-        return arr.astype(np.float32)
-    if np.issubdtype(arr.dtype, np.integer):
-        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
-        if lo < 0 or hi > 255:
-            raise ValueError(f"{what}: integer images must hold 0..255, got values in [{lo}, {hi}]")
-        return (arr.astype(np.float32) / np.float32(255.0)).astype(np.float32)
-    if np.issubdtype(arr.dtype, np.floating):
-        out = arr.astype(np.float32)
-        if out.size and not np.all(np.isfinite(out)):
-            raise ValueError(f"{what}: images contain NaN or inf")
-        lo, hi = (float(out.min()), float(out.max())) if out.size else (0.0, 0.0)
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(f"{what}: float images must hold values in [0, 1], got [{lo:g}, {hi:g}]")
-        return out
-    raise TypeError(f"{what}: images must be integer or float arrays, got dtype {arr.dtype}")
-
-
-def _convert_channels(x: NDArray[np.float32], channels: int | None, what: str) -> NDArray[np.float32]:
-    """(..., C, H, W) -> (..., channels, H, W); C = 4 loses its alpha channel."""
-    c = x.shape[-3]
-    if c == 4:
-        x, c = x[..., :3, :, :], 3
-    elif c == 2:  # gray + alpha
-        x, c = x[..., :1, :, :], 1
-    if c not in (1, 3):
-        raise ValueError(f"{what}: images must have 1 (gray) or 3 (RGB) channels, got {c}")
-    if channels is None or channels == c:
-        return np.ascontiguousarray(x)
-    if channels == 3:
-        return np.ascontiguousarray(np.repeat(x, 3, axis=-3))
-    luma = np.tensordot(x.astype(np.float64), _LUMA, axes=([-3], [0]))[..., None, :, :]
-    return np.clip(luma, 0.0, 1.0).astype(np.float32)
-
-
-def _finish(
-    images: Sequence[NDArray[np.float32]] | NDArray[np.float32],
-    size: tuple[int, int] | None,
-    channels: int | None,
-    what: str,
-) -> NDArray[np.float32]:
-    """Stack (C, H, W) images after resizing and channel conversion into (N, C, H, W)."""
-    fitted = [
-        _convert_channels(fit(np.asarray(im, dtype=np.float32), size), channels, what) for im in images
-    ]
-    if not fitted:
-        raise ValueError(f"{what}: no images selected")
-    shapes = sorted({im.shape for im in fitted})
-    if len(shapes) > 1:
-        raise ValueError(
-            f"{what}: images have different shapes {shapes[:4]}; pass size=(H, W) (and channels) to unify"
-        )
-    return np.ascontiguousarray(np.stack(fitted), dtype=np.float32)
-
-
 def _describe(
     kind: str,
     size: tuple[int, int] | None,
@@ -307,8 +278,8 @@ def load_sample_images(
     for p in pos:
         arr = np.asarray(getattr(skdata, SAMPLE_PHOTOS[p])())
         arr = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
-        raw.append(_to_unit_float(arr, f"skimage.data.{SAMPLE_PHOTOS[p]}"))
-    images = _finish(raw, size, channels, "the sample photos")
+        raw.append(to_unit_float(arr, f"skimage.data.{SAMPLE_PHOTOS[p]}"))
+    images = finish(raw, size, channels, "the sample photos")
     names = [SAMPLE_PHOTOS[p] for p in pos]
     source = _describe("samples", size, channels, classes, indices, count, names=names)
     return ImageSet(images, labels[pos], SAMPLE_PHOTOS, source)
@@ -334,8 +305,8 @@ def load_faces(
     faces = np.asarray(skdata.lfw_subset())
     labels = np.repeat(np.arange(2, dtype=np.int64), faces.shape[0] // 2)
     pos = _select(faces.shape[0], labels, FACE_CLASSES, classes, indices, count, "the face crops")
-    images = _to_unit_float(faces[pos][:, None], "skimage.data.lfw_subset")
-    images = _finish(list(images), size, channels, "the face crops")
+    images = to_unit_float(faces[pos][:, None], "skimage.data.lfw_subset")
+    images = finish(list(images), size, channels, "the face crops")
     source = _describe("faces", size, channels, classes, indices, count)
     return ImageSet(images, labels[pos], FACE_CLASSES, source)
 
@@ -343,59 +314,6 @@ def load_faces(
 # --------------------------------------------------------------------------------------------------
 # CIFAR-10
 # --------------------------------------------------------------------------------------------------
-
-# The pickled batches hold only a dict, bytes, lists and numpy arrays: nothing else may be built
-# while reading them (unpickling runs code otherwise).
-_PICKLE_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),
-}
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _PICKLE_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a CIFAR batch")
-
-
-_CIFAR_RECORD = 1 + 3072
-
-
-def _read_cifar_pickle(path: Path) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    with open(path, "rb") as f:
-        batch = _ArrayUnpickler(f, encoding="bytes").load()
-    if not isinstance(batch, dict):
-        raise ValueError(f"{path}: not a CIFAR batch (a pickled dict), got {type(batch).__name__}")
-    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
-    if "data" not in batch or "labels" not in batch:
-        raise ValueError(
-            f"{path}: a CIFAR-10 batch needs the keys b'data' and b'labels', got {sorted(batch)}"
-        )
-    data = np.asarray(batch["data"])
-    labels = np.asarray(batch["labels"], dtype=np.int64)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (data.shape[0],):
-        raise ValueError(
-            f"{path}: expected b'data' (N, 3072) uint8 and N labels, got data {data.shape} {data.dtype} "
-            f"and {labels.shape[0]} labels"
-        )
-    return data, labels
-
-
-def _read_cifar_binary(path: Path) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % _CIFAR_RECORD:
-        raise ValueError(
-            f"{path}: a CIFAR-10 binary batch is a sequence of {_CIFAR_RECORD}-byte records "
-            f"(1 label + 3072 pixels); {raw.size} bytes is not a whole number of them"
-        )
-    records = raw.reshape(-1, _CIFAR_RECORD)
-    return np.ascontiguousarray(records[:, 1:]), records[:, 0].astype(np.int64)
 
 
 def _cifar_files(path: Path, split: str) -> list[Path]:
@@ -418,6 +336,16 @@ def _is_cifar_dir(path: Path) -> bool:
     return path.is_dir() and any((path / n).is_file() for n in names)
 
 
+def _cifar_batch(file: Path, lazy: bool) -> tuple[NDArray[np.uint8] | None, NDArray[np.int64]]:
+    """(pixels, labels) of one batch; lazy: (None, labels), holding no pixels."""
+    if file.suffix == ".bin":
+        if lazy:
+            return None, cifar_binary_records(file)[:, 0].astype(np.int64)
+        return read_cifar_binary(file)
+    pixels, labels = read_cifar_pickle(file)
+    return (None if lazy else pixels), labels
+
+
 def load_cifar10(
     path: str | os.PathLike[str],
     *,
@@ -428,13 +356,15 @@ def load_cifar10(
     size: SizeLike = None,
     channels: int | None = None,
     skip_corrupt: bool = False,
+    lazy: bool = False,
 ) -> ImageSet:
     """CIFAR-10 from a folder of batches (`split="train"`: data_batch_1..5; "test": test_batch) or
     from one batch file. Python-pickle and binary (`.bin`) batches are both read; files named
     `.bin` are binary. Classes by index or name (`CIFAR10_CLASSES`). size=None keeps 32×32.
 
     A batch that cannot be read raises ValueError naming its path, or with skip_corrupt=True is
-    skipped with a warning (and listed under "skipped" in `source`).
+    skipped with a warning (and listed under "skipped" in `source`). lazy=True reads only the
+    labels now (every batch once, one at a time) and the pixels of each slice when it is indexed.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -443,8 +373,7 @@ def load_cifar10(
     data, labels, skipped, used = [], [], [], []
     for file in _cifar_files(path, split):
         try:
-            read = _read_cifar_binary if file.suffix == ".bin" else _read_cifar_pickle
-            d, lab = read(file)
+            d, lab = _cifar_batch(file, lazy)
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError) as err:
             message = f"cannot read CIFAR-10 batch {file}: {err}"
             if not skip_corrupt:
@@ -457,13 +386,18 @@ def load_cifar10(
             raise ValueError(f"{file}: CIFAR-10 labels must be 0..9, got {sorted(set(bad.tolist()))[:5]}")
         data.append(d)
         labels.append(lab)
-        used.append(file.name)
-    if not data:
+        used.append(file)
+    if not used:
         raise ValueError(f"no readable CIFAR-10 batch in {path}")
-    all_data, all_labels = np.concatenate(data), np.concatenate(labels)
-    pos = _select(all_data.shape[0], all_labels, CIFAR10_CLASSES, classes, indices, count, f"CIFAR-10 {path}")
-    images = all_data[pos].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
-    images = _finish(list(images), size, channels, f"CIFAR-10 {path}")
+    all_labels = np.concatenate(labels)
+    what = f"CIFAR-10 {path}"
+    pos = _select(all_labels.shape[0], all_labels, CIFAR10_CLASSES, classes, indices, count, what)
+    if lazy:
+        images: NDArray[np.float32] | LazyImages = CifarImages(
+            used, [lab.shape[0] for lab in labels], pos, size, channels, what
+        )
+    else:
+        images = cifar_images(np.concatenate(data)[pos], size, channels, what)
     source = _describe(
         "cifar10",
         size,
@@ -473,7 +407,7 @@ def load_cifar10(
         count,
         path=path,
         split=split,
-        files=used,
+        files=[f.name for f in used],
         skipped=skipped,
     )
     return ImageSet(images, all_labels[pos], CIFAR10_CLASSES, source)
@@ -523,6 +457,7 @@ def load_array(
     count: int | None = None,
     size: SizeLike = None,
     channels: int | None = None,
+    lazy: bool = False,
 ) -> ImageSet:
     """Images from a `.npy` file or a `.npz` archive.
 
@@ -532,13 +467,17 @@ def load_array(
     such as (N, 3, 8, 3) needs layout="NCHW" or "NHWC"). In a `.npz`: the images are `key`, else
     the only array, else the first of "images", "x", "data", "arr_0"; labels (for `classes`) are
     `labels_key`, else "labels" or "y" when present.
+
+    lazy=True memory-maps a `.npy` and converts only the slices that are indexed (an out-of-range
+    value then raises when its slice is read, naming the image). A `.npz` member cannot be
+    memory-mapped: lazy then reads the image member once, unconverted, and converts slices.
     """
     path = Path(path)
     what = str(path)
     size, channels = _size(size), _channels(channels)
     labels = None
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = np.load(path, mmap_mode="r" if lazy else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"cannot read array file {path}: {err}") from err
     if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -569,9 +508,12 @@ def load_array(
     if labels is not None and labels.shape[0] != arr.shape[0]:
         raise ValueError(f"{path}: {arr.shape[0]} images but {labels.shape[0]} labels")
     pos = _select(arr.shape[0], labels, (), classes, indices, count, what)
-    sel = arr[pos]
-    sel = sel[:, None] if layout == "NHW" else (np.moveaxis(sel, -1, 1) if layout == "NHWC" else sel)
-    images = _finish(list(_to_unit_float(sel, what)), size, channels, what)
+    if isinstance(arr, np.memmap):  # lazy .npy: a fresh map per slice, its touched pages go with it
+        open_array = functools.partial(np.load, path, mmap_mode="r", allow_pickle=False)
+    else:  # in memory: an eager load, or a .npz member
+        open_array = functools.partial(np.asarray, arr)
+    lazy_images = ArrayImages(open_array, pos, layout, size, channels, what)
+    images = lazy_images if lazy else lazy_images[:]
     source = _describe("array", size, channels, classes, indices, count, path=path, key=key, layout=layout)
     return ImageSet(images, labels[pos] if labels is not None else None, (), source)
 
@@ -581,29 +523,42 @@ def load_array(
 # --------------------------------------------------------------------------------------------------
 
 
-def _image_files(root: Path) -> list[Path]:
+def _image_files(root: Path) -> list[str]:
+    """The image files under `root` as sorted relative POSIX paths (strings: a million Path
+    objects would take several hundred MB)."""
     files = [
-        p
+        p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
     ]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    files.sort()
+    return files
 
 
-def read_image(path: Path, channels: int) -> NDArray[np.float32]:
-    """One image file as (channels, H, W) float32 in [0, 1] (16-bit and integer modes scaled)."""
+def _image_size(file: Path) -> tuple[int, int]:
+    """(H, W) from a file's header: Pillow's Image.open reads no pixels."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im.load()
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(im, dtype=np.float64)
-            arr = arr / (65535.0 if im.mode.startswith("I;16") else max(1.0, float(arr.max())))
-            arr = arr[None].astype(np.float32)
-            return _convert_channels(np.clip(arr, 0.0, 1.0), channels, str(path))
-        arr = np.asarray(im.convert("RGB" if channels == 3 else "L"))
-    arr = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
-    return arr.astype(np.float32) / np.float32(255.0)
+    with Image.open(file) as im:
+        width, height = im.size
+    return int(height), int(width)
+
+
+def _folder_identity(root: Path, files: Sequence[str], shape: tuple[int, ...]) -> str:
+    """What identifies a folder source: the image shape, and each file's relative path and size."""
+    digest = hashlib.sha256(f"fpscore folder {tuple(int(s) for s in shape)!r}\n".encode())
+    for rel in files:
+        digest.update(f"{rel}\t{(root / rel).stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def _progress(items: Sequence[Any], what: str) -> Iterable[Any]:
+    """`items`, with a tqdm bar on a terminal when there are many of them."""
+    if len(items) < 1000 or not sys.stderr.isatty():
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=what, unit="file", leave=False, dynamic_ncols=True)
 
 
 def load_folder(
@@ -615,6 +570,7 @@ def load_folder(
     size: SizeLike = None,
     channels: int = 3,
     skip_corrupt: bool = False,
+    lazy: bool = False,
 ) -> ImageSet:
     """Image files (`IMAGE_EXTENSIONS`) under a folder, read with Pillow, in sorted path order.
 
@@ -624,6 +580,11 @@ def load_folder(
     ValueError naming it, or with skip_corrupt=True is skipped with a warning (so fewer images
     than selected may come back; the skipped paths are listed in `source`). size=None needs all
     files to have one size.
+
+    lazy=True reads only each selected file's header now (skip_corrupt skips the files whose
+    header cannot be read) and decodes a file when its image is indexed; a file that fails then
+    raises ValueError naming it, even with skip_corrupt, as the image positions are fixed.
+    Eager or lazy, `fingerprint()` hashes the selected files' relative paths and sizes, not pixels.
     """
     root = Path(path)
     if not root.is_dir():
@@ -634,38 +595,51 @@ def load_folder(
     files = _image_files(root)
     if not files:
         raise ValueError(f"{root} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    subdirs = sorted({f.relative_to(root).parts[0] for f in files if len(f.relative_to(root).parts) > 1})
+    subdirs = sorted({f.split("/", 1)[0] for f in files if "/" in f})
     labels = None
     if subdirs:
-        labels = np.array(
-            [
-                subdirs.index(f.relative_to(root).parts[0]) if len(f.relative_to(root).parts) > 1 else -1
-                for f in files
-            ],
-            dtype=np.int64,
-        )
-    pos = _select(len(files), labels, tuple(subdirs), classes, indices, count, f"folder {root}")
-    raw, kept, skipped = [], [], []
-    for p in pos:
-        file = files[p]
+        class_of = {name: k for k, name in enumerate(subdirs)}
+        labels = np.array([class_of[f.split("/", 1)[0]] if "/" in f else -1 for f in files], dtype=np.int64)
+    what = f"folder {root}"
+    pos = _select(len(files), labels, tuple(subdirs), classes, indices, count, what)
+    raw, sizes, kept, skipped = [], set(), [], []
+    for p in _progress(pos, "reading headers" if lazy else "decoding"):
+        file = root / files[p]
         try:
-            raw.append(read_image(file, channels))
+            if lazy:
+                sizes.add(_image_size(file))  # a set: one entry per distinct size, not per file
+            else:
+                raw.append(read_image(file, channels))
             kept.append(p)
-        except (OSError, ValueError, SyntaxError, EOFError) as err:
+        except IMAGE_ERRORS as err:
             message = f"cannot read image {file}: {err}"
             if not skip_corrupt:
                 raise ValueError(message) from err
             warnings.warn(f"skipping: {message}", stacklevel=2)
-            skipped.append(file.relative_to(root).as_posix())
-    if not raw:
+            skipped.append(files[p])
+    if not kept:
         raise ValueError(f"no readable image selected in {root} ({len(skipped)} unreadable)")
-    images = _finish(raw, size, channels, f"folder {root}")
+    kept_files = [files[p] for p in kept]
+    if lazy:
+        if size is None and len(sizes) > 1:
+            shown = [(channels, *s) for s in sorted(sizes)[:4]]
+            raise ValueError(
+                f"{what}: images have different shapes {shown}; pass size=(H, W) (and channels) to unify"
+            )
+        shape = (len(kept), channels, *(size if size is not None else sizes.pop()))
+        images: NDArray[np.float32] | LazyImages = FolderImages(
+            root, kept_files, shape, size, skip_corrupt, what
+        )
+    else:
+        images = finish(raw, size, channels, what)
     kept_pos = np.asarray(kept, dtype=np.int64)
-    kept_files = [files[p].relative_to(root).as_posix() for p in kept]
     source = _describe(
         "folder", size, channels, classes, indices, count, path=root, files=kept_files, skipped=skipped
     )
-    return ImageSet(images, labels[kept_pos] if labels is not None else None, tuple(subdirs), source)
+    identity = _folder_identity(root, kept_files, images.shape)
+    return ImageSet(
+        images, labels[kept_pos] if labels is not None else None, tuple(subdirs), source, identity
+    )
 
 
 # --------------------------------------------------------------------------------------------------

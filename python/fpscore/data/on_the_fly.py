@@ -167,7 +167,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         """What each process makes for itself (DataLoader workers get a copy without it)."""
         self._lock = threading.Lock()
         self._pool: cf.ThreadPoolExecutor | None = None
-        self._jobs: dict[tuple[int, int, bool], cf.Future[EmbeddedBatch]] = {}
+        self._jobs: dict[tuple[int, int, bool, int, int], cf.Future[EmbeddedBatch]] = {}
         self._recent: OrderedDict[int, torch.Tensor] = OrderedDict()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -231,10 +231,15 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         batch = positive_int("batch", batch)
         return np.random.default_rng([self.seed, step]).integers(len(self.data.images), size=batch)
 
-    def draw_batch(self, step: int, batch: int, *, embed: bool = True) -> EmbeddedBatch:
-        """The trajectories of step `step`'s B images (bin 0 alone when not `embed`), from the pool
-        when prefetched; first schedules the next `prefetch` steps."""
-        key = (non_negative_int("step", step), positive_int("batch", batch), bool(embed))
+    def draw_batch(
+        self, step: int, batch: int, *, embed: bool = True, part: slice | None = None
+    ) -> EmbeddedBatch:
+        """The trajectories of step `step`'s B images (bin 0 alone when not `embed`; only the samples
+        `part` of the batch, as one of several processes that share it), from the pool when
+        prefetched; first schedules the next `prefetch` steps."""
+        batch = positive_int("batch", batch)
+        start, stop, _ = (part if part is not None else slice(None)).indices(batch)
+        key = (non_negative_int("step", step), batch, bool(embed), start, stop)
         started = time.perf_counter()
         if self.prefetch == 0:
             try:
@@ -244,7 +249,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         with self._lock:
             if self._pool is None:
                 self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="fpscore-embed")
-            wanted = {(key[0] + a, key[1], key[2]) for a in range(self.prefetch + 1)}
+            wanted = {(key[0] + a, *key[1:]) for a in range(self.prefetch + 1)}
             for old in [k for k in self._jobs if k not in wanted]:  # a resume, or another batch size
                 self._jobs.pop(old).cancel()
             for k in sorted(wanted):
@@ -256,8 +261,8 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         finally:
             self.wait_seconds += time.perf_counter() - started
 
-    def _job(self, step: int, batch: int, embed: bool) -> EmbeddedBatch:
-        images = self.batch_images(step, batch)
+    def _job(self, step: int, batch: int, embed: bool, start: int, stop: int) -> EmbeddedBatch:
+        images = self.batch_images(step, batch)[start:stop]
         distinct, rows = np.unique(images, return_inverse=True)
         try:
             traj = self._embed(distinct, embed=embed, threads=self.threads)

@@ -127,22 +127,27 @@ class TrainingImages:
         return self.t_min + (self.T - self.t_min) * u
 
     def batch(
-        self, batch: int, generator: torch.Generator, *, step: int | None = None
+        self, batch: int, generator: torch.Generator, part: slice | None = None, *, step: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """A training batch (x̂ⁿ (B, C, H, W) float32, t (B,) float64): B times, then B image indices,
-        drawn from `generator` in that order.
+        drawn from `generator` in that order. part: only those samples of the drawn batch (only
+        their images are read), as one of several processes that share a batch.
 
-        A dataset that embeds on the fly (with a `draw_batch(step, batch)` method, `OnTheFlyDataset`) gives
-        the image indices of training step `step` from its own stream instead (default: the step
-        after the last one drawn here), and all B trajectories at once."""
+        A dataset that embeds on the fly (with a `draw_batch(step, batch)` method, `OnTheFlyDataset`)
+        gives the image indices of training step `step` from its own stream instead (default: the
+        step after the last one drawn here), and the trajectories of the part's images at once."""
         t = self.sample_times(batch, generator)
         draw = getattr(self.dataset, "draw_batch", None)
         if draw is None:
             images = torch.randint(self.n_images, (batch,), generator=generator)
+            if part is not None:
+                images, t = images[part], t[part]
             return self(images, t), t
         step = self._next_step if step is None else step
         self._next_step = step + 1
-        drawn = draw(step, batch, embed=self.embeds)
+        if part is not None:
+            t = t[part]
+        drawn = draw(step, batch, embed=self.embeds, part=part)
         bins = self.bins(t).tolist()
         x = [self._x_hat(drawn.image(j, n), drawn.image(j, 0), n) for j, n in enumerate(bins)]
         return torch.stack(x), t

@@ -32,29 +32,33 @@ def write_manifest(cache: Path, manifest: Mapping[str, Any]) -> None:
 
 
 class ManifestWriter:
-    """Writes the manifest after every shard while it lists few (`small`), then at most every
-    `interval` seconds (and on `flush`).
+    """Writes the manifest after a shard unless that would spend more than 1/(1 + `ratio`) of the
+    run's time on manifests: the next write waits `ratio` times as long as the last one took.
+    `flush` writes what is pending.
 
-    Rewriting a manifest that lists K shards after each of K shards costs O(K²) bytes: at 10⁴ shards,
-    gigabytes. A shard finished but not yet listed when the run dies is computed again on resume
-    (its file name is fixed, so the new file replaces it): at most `interval` seconds of work lost.
+    A manifest that lists K shards (and, for a folder source, every file's name) grows with K, so
+    rewriting it after each of K shards would cost O(K²) bytes: at ImageNet scale, terabytes. A small
+    manifest is still written after every shard; a shard finished but not yet listed when the run
+    dies is computed again on resume (its file name is fixed, so the new file replaces it).
     """
 
-    def __init__(self, cache: Path, interval: float = 5.0, small: int = 1000) -> None:
-        self.cache, self.interval, self.small = cache, interval, small
-        self._last = -float("inf")
+    def __init__(self, cache: Path, ratio: float = 20.0) -> None:
+        self.cache, self.ratio = cache, ratio
+        self._next = -float("inf")
         self._pending: Mapping[str, Any] | None = None
 
     def write(self, manifest: Mapping[str, Any]) -> None:
         self._pending = manifest
-        if len(manifest.get("shards", ())) <= self.small or time.monotonic() - self._last >= self.interval:
+        if time.monotonic() >= self._next:
             self.flush()
 
     def flush(self) -> None:
         pending, self._pending = self._pending, None  # a failed write is not retried by a later flush
         if pending is not None:
+            started = time.monotonic()
             write_manifest(self.cache, pending)
-            self._last = time.monotonic()
+            now = time.monotonic()
+            self._next = now + self.ratio * (now - started)
 
 
 @contextlib.contextmanager

@@ -275,7 +275,7 @@ def precompute(
                     f"cache {cache}: shard {entry['index']} is damaged or missing; computing it again",
                     stacklevel=2,
                 )
-        writer = ManifestWriter(cache)
+        writer = ManifestWriter(cache, MANIFEST_WRITE_RATIO)
 
         def record() -> None:
             manifest["shards"] = [done[j] for j in sorted(done)]
@@ -322,6 +322,8 @@ def precompute(
 
 
 SCHEDULERS = ("local", "dask")
+# The manifest is rewritten once this many times its last write's duration has passed (ManifestWriter).
+MANIFEST_WRITE_RATIO = 20.0
 
 
 def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:

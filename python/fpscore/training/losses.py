@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from .._torch import torch
 from .._validation import positive_int
@@ -35,6 +36,7 @@ from .config import LOSS_NAMES, WEIGHTINGS, parse_loss
 __all__ = [
     "LOSS_NAMES",
     "WEIGHTINGS",
+    "LossNoise",
     "Objective",
     "dsm_loss",
     "parse_loss",
@@ -47,6 +49,15 @@ __all__ = [
 
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class LossNoise(NamedTuple):
+    """The random numbers of one loss evaluation: z (B, C, H, W), the SSM vectors v (P, B, C, H, W)
+    or None, the SW projections (D, P) or None."""
+
+    z: torch.Tensor
+    v: torch.Tensor | None
+    projections: torch.Tensor | None
 
 
 def _per_sample(v: torch.Tensor) -> torch.Tensor:
@@ -135,7 +146,8 @@ class Objective:
     """A weighted sum of losses, e.g. Objective("dsm+0.1*sw"); one network evaluation per call.
 
     Calling it draws z ~ N(0, I), then (if used) the SSM vectors, then the SW projections, in that
-    order, from the given generator, and returns (total, {name: value}).
+    order, from the given generator, and returns (total, {name: value}); `draw` and `evaluate` are
+    those two halves (a process that trains on a part of a batch draws the whole batch's noise).
     """
 
     def __init__(
@@ -164,15 +176,34 @@ class Objective:
         return [name for _, name in self.terms]
 
     def __call__(self, eps_model: EpsModel, sde, x_n, t, generator: torch.Generator | None = None):
-        dev = x_n.device
-        z = torch.randn(x_n.shape, generator=generator, dtype=x_n.dtype).to(dev)
+        noise = self.draw(tuple(x_n.shape), generator, dtype=x_n.dtype, device=x_n.device)
+        return self.evaluate(eps_model, sde, x_n, t, noise)
+
+    def draw(self, shape: tuple[int, ...], generator: torch.Generator | None, *, dtype, device) -> LossNoise:
+        """The random numbers of one call for a batch of `shape`: z, then the SSM vectors, then the
+        SW projections, drawn from `generator` on the CPU in that order and moved to `device`."""
+        z = torch.randn(shape, generator=generator, dtype=dtype).to(device)
         v = projections = None
         if "ssm" in self.names:
-            shape = (self.ssm_projections, *x_n.shape)
-            v = torch.randn(shape, generator=generator, dtype=x_n.dtype).to(dev)
+            v = torch.randn((self.ssm_projections, *shape), generator=generator, dtype=dtype).to(device)
         if "sw" in self.names:
-            projections = random_projections(x_n[0].numel(), self.sw_projections, generator, dtype=x_n.dtype)
-            projections = projections.to(dev)
+            dim = math.prod(shape[1:])
+            projections = random_projections(dim, self.sw_projections, generator, dtype=dtype).to(device)
+        return LossNoise(z, v, projections)
+
+    def evaluate(
+        self,
+        eps_model: EpsModel,
+        sde,
+        x_n,
+        t,
+        noise: LossNoise,
+        *,
+        gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
+        """(total, {name: value}) for drawn `noise`. gather: maps a part of the batch to the whole
+        batch (across processes, with autograd) for the terms that compare whole batches (SW)."""
+        z, v, projections = noise
         x_tilde, eps_hat = _forward(eps_model, sde, x_n, t, z, needs_input_grad=v is not None)
         w = time_weight(sde, t, self.weighting)
         parts: dict[str, torch.Tensor] = {}
@@ -183,7 +214,12 @@ class Objective:
                 parts[name] = _ssm_term(eps_hat, x_tilde, sde.marginal_std(t), v, w)
             else:
                 lam, alpha = _bcast(sde.marginal_std(t), x_n), _bcast(sde.alpha(t), x_n)
-                parts[name] = _sw_term((x_tilde - lam * eps_hat) / alpha, x_n, projections)
+                x0_hat = (x_tilde - lam * eps_hat) / alpha
+                if gather is not None:
+                    x0_hat, targets = gather(x0_hat), gather(x_n)
+                else:
+                    targets = x_n
+                parts[name] = _sw_term(x0_hat, targets, projections)
         total = sum(coef * parts[name] for coef, name in self.terms)
         return total, {name: float(value.detach()) for name, value in parts.items()}
 

@@ -23,6 +23,9 @@ bit-identical to an uninterrupted run, and on a GPU it draws the same random num
 the device count matches, else a RuntimeWarning). It refuses a checkpoint trained with other
 settings (SDE, time grid, data, loss, strength, model, optimiser; see `run_identity`), and drops
 the metrics lines written after that checkpoint, so that every step appears once.
+
+Under torchrun the trainer runs on several processes (`fpscore.training.distributed`): every rank
+draws the global batch from the same stream and trains on its part with DDP; only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import numbers
 import os
 import random
@@ -46,7 +50,15 @@ from .._core import __version__
 from .._torch import torch
 from ..data.training import TrainingImages
 from ..sde import SDE
-from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
+from . import distributed
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_dir,
+    checkpoint_name,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .config import Config, SDEConfig
 from .losses import Objective
 from .models import CUNet, EDMPreconditioned, EpsilonScore, UNet
@@ -244,7 +256,10 @@ class Trainer:
         self.times, self.T = self.images.times, self.images.T
         self.run_dir = Path(out_dir if out_dir is not None else self.config.train.out)
         tc = self.config.train
-        self.device = torch.device(tc.device)
+        # several processes under torchrun (see fpscore.training.distributed); one process: SINGLE
+        self.world = distributed.init_from_env(tc.device)
+        distributed.check_batch(tc.batch_size, self.world)
+        self.device = distributed.rank_device(tc.device, self.world)
         torch.manual_seed(tc.seed)
         self.model = (model if model is not None else build_model(self.config, self.sde)).to(self.device)
         x0, _, _ = dataset[0]
@@ -278,6 +293,10 @@ class Trainer:
                 f"{self.run_dir} already holds checkpoints of a run: resume it (resume=True, --resume) "
                 "or choose another folder"
             )
+        distributed.separate_dropout_streams(self.world, tc.seed, self.step)
+        # what the loss calls: the model, or DDP around it; a collective, so no rank writes a
+        # checkpoint before every rank has read the one it resumes from
+        self.net = distributed.wrap(self.model, self.world, self.device)
 
     # -- one step ---------------------------------------------------------------------------------
 
@@ -285,8 +304,13 @@ class Trainer:
         return self.images.sample_times(batch, self.generator)
 
     def batch(self, batch_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """A training batch (x̂ⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator."""
-        x, t = self.images.batch(batch_size or self.config.train.batch_size, self.generator, step=self.step)
+        """A training batch (x̂ⁿ (B, C, H, W), t (B,)) drawn from the trainer's generator; on several
+        processes, this rank's part of it."""
+        size = batch_size or self.config.train.batch_size
+        if self.world.distributed:
+            x, t = self.images.batch(size, self.generator, part=self.world.part(size), step=self.step)
+        else:
+            x, t = self.images.batch(size, self.generator, step=self.step)
         return x.to(self.device, torch.float32), t.to(self.device, torch.float32)
 
     def lr_at(self, step: int) -> float:
@@ -302,20 +326,26 @@ class Trainer:
 
     def _optimise(self) -> dict[str, float]:
         tc = self.config.train
-        self.model.train()
+        self.net.train()
         x, t = self.batch()
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         dtype = torch.bfloat16 if self.device.type == "cpu" else torch.float16
         with torch.autocast(self.device.type, dtype=dtype, enabled=self.amp):
-            loss, parts = self.objective(self.model, self.sde, x, t, self.generator)
-        if not torch.isfinite(loss):
+            if self.world.distributed:
+                loss, parts = distributed.part_loss(
+                    self.objective, self.net, self.sde, x, t, self.generator, self.world, tc.batch_size
+                )
+            else:
+                loss, parts = self.objective(self.model, self.sde, x, t, self.generator)
+        # the global batch's values (the mean of the ranks'), so every rank takes the same branch
+        value, parts = distributed.batch_means(float(loss.detach()), parts, self.world)
+        if not math.isfinite(value):
             raise FloatingPointError(
-                f"the loss is {float(loss)} at step {self.step} (parts {parts}); "
-                "lower train.lr or check the data"
+                f"the loss is {value} at step {self.step} (parts {parts}); lower train.lr or check the data"
             )
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # DDP all-reduces the gradients here, before the clip
         self.scaler.unscale_(self.optimizer)
         params = list(self.model.parameters())
         if tc.grad_clip > 0:
@@ -329,7 +359,7 @@ class Trainer:
         self.ema.update(self.model)
         self.step += 1
         return {
-            "loss": float(loss.detach()),
+            "loss": value,
             **{f"loss_{k}": v for k, v in parts.items()},
             "lr": self.optimizer.param_groups[0]["lr"],
             "grad_norm": grad_norm,
@@ -356,36 +386,40 @@ class Trainer:
         if steps is not None and steps < 0:
             raise ValueError(f"steps must be >= 0 (the total step count of the run), got {steps}")
         total = tc.steps if steps is None else int(steps)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_write(self.run_dir / "config.toml") as f:
-            f.write(self.config.to_toml().encode())
-        self._drop_metrics_after(self.step)
+        main = self.world.is_main  # on several processes only rank 0 writes and shows progress
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_write(self.run_dir / "config.toml") as f:
+                f.write(self.config.to_toml().encode())
+            self._drop_metrics_after(self.step)
         metrics: dict[str, float] = {}
         t_start, step_start = time.perf_counter(), self.step
         bar = tqdm(
             total=total,
             initial=self.step,
-            disable=not tc.progress,
+            disable=not (tc.progress and main),
             desc="train",
             unit="step",
             dynamic_ncols=True,
         )
-        with bar, open(self.run_dir / "metrics.jsonl", "ab", buffering=0) as log:
+        log_path = self.run_dir / "metrics.jsonl"
+        with bar, open(log_path, "ab", buffering=0) if main else contextlib.nullcontext() as log:
             while self.step < total:
                 metrics = self.train_step()
                 rate = (self.step - step_start) / max(time.perf_counter() - t_start, 1e-9)
                 metrics["steps_per_s"] = rate
                 bar.update()
                 bar.set_postfix(loss=f"{metrics['loss']:.4g}", refresh=False)
-                if self.step % tc.log_every == 0 or self.step == total:
-                    _append_line(
-                        log, self.run_dir / "metrics.jsonl", json.dumps({"step": self.step, **metrics})
-                    )
-                stop = bool(callback(self, metrics)) if callback is not None else False
+                if main and (self.step % tc.log_every == 0 or self.step == total):
+                    _append_line(log, log_path, json.dumps({"step": self.step, **metrics}))
+                stop = False
+                if callback is not None:  # every rank stops at the same step
+                    stop = distributed.any_rank(bool(callback(self, metrics)), self.world)
                 if self.step % tc.checkpoint_every == 0 or self.step == total or stop:
                     self.save()
                 if stop:
                     break
+        distributed.barrier(self.world)  # every rank returns once the last checkpoint is written
         return metrics
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -416,6 +450,10 @@ class Trainer:
         _set_rng_state(self.generator, state["rng"])
 
     def save(self) -> Path:
+        """Write a checkpoint (on several processes rank 0 writes it; the others return its path
+        without waiting for it)."""
+        if not self.world.is_main:
+            return checkpoint_dir(self.run_dir) / checkpoint_name(self.step)
         return save_checkpoint(self.run_dir, self.state_dict(), keep=self.config.train.keep)
 
     def load(self, path: str | os.PathLike[str] | None = None) -> Path:
