@@ -172,9 +172,12 @@ def test_solver_failure_names_the_step():
     otf.close()
 
 
-def test_bad_arguments():
+def test_bad_arguments(tmp_path):
     images = smooth_images(n=2, channels=1)
     sde = SDES["ve"]
+    np.save(tmp_path / "images.npy", images)
+    with pytest.raises(TypeError, match="lazy=False"):
+        OnTheFlyDataset(fpscore.data.load(tmp_path / "images.npy", lazy=True), sde)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         OnTheFlyDataset(images * 2, sde)
     with pytest.raises(ValueError, match="M, C, H, W"):

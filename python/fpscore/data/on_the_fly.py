@@ -88,6 +88,8 @@ def _images(images: ImageSet | ArrayLike) -> ImageSet:
     """An ImageSet of float32 (M, C, H, W) images in [0, 1], checked."""
     if isinstance(images, ImageSet):
         data = images
+        if not isinstance(data.images, np.ndarray):  # a lazy load (LazyImages)
+            raise TypeError("on-the-fly embedding draws images at random: load them eagerly (lazy=False)")
     else:
         arr = np.asarray(images)
         if arr.ndim != 4:
