@@ -110,7 +110,9 @@ class TrainingImages:
         if not t_min < self.T:
             raise ValueError(f"data.t_min ({t_min}) must be below T = {self.T}")
         self.t_min, self.time_sampling = float(t_min), time_sampling
+        self.dataset = dataset
         self.locate = ItemLocator(dataset)
+        self._next_step = 0
         self.factor = drift_factor(sde, self.times)
         self._grid = torch.as_tensor(self.times)
         missing = sorted(set(range(len(self.times))) - set(self.locate.bins))
@@ -125,16 +127,30 @@ class TrainingImages:
         return self.t_min + (self.T - self.t_min) * u
 
     def batch(
-        self, batch: int, generator: torch.Generator, part: slice | None = None
+        self, batch: int, generator: torch.Generator, part: slice | None = None, *, step: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """A training batch (x̂ⁿ (B, C, H, W) float32, t (B,) float64): B times, then B image indices,
         drawn from `generator` in that order. part: only those samples of the drawn batch (only
-        their images are read), as one of several processes that share a batch."""
+        their images are read), as one of several processes that share a batch.
+
+        A dataset that embeds on the fly (with a `draw_batch(step, batch)` method, `OnTheFlyDataset`)
+        gives the image indices of training step `step` from its own stream instead (default: the
+        step after the last one drawn here), and the trajectories of the part's images at once."""
         t = self.sample_times(batch, generator)
-        images = torch.randint(self.n_images, (batch,), generator=generator)
+        draw = getattr(self.dataset, "draw_batch", None)
+        if draw is None:
+            images = torch.randint(self.n_images, (batch,), generator=generator)
+            if part is not None:
+                images, t = images[part], t[part]
+            return self(images, t), t
+        step = self._next_step if step is None else step
+        self._next_step = step + 1
         if part is not None:
-            images, t = images[part], t[part]
-        return self(images, t), t
+            t = t[part]
+        drawn = draw(step, batch, embed=self.embeds, part=part)
+        bins = self.bins(t).tolist()
+        x = [self._x_hat(drawn.image(j, n), drawn.image(j, 0), n) for j, n in enumerate(bins)]
+        return torch.stack(x), t
 
     @property
     def embeds(self) -> bool:
@@ -156,11 +172,22 @@ class TrainingImages:
         out = []
         for i, n in zip(images.tolist(), self.bins(t).tolist(), strict=True):
             x = self.locate.image(i, n).to(torch.float32)
-            if n > 0 and (self.strength != 1.0 or self.factor[n] != 1.0):  # else xⁿ as stored, bit for bit
-                x0 = self.locate.image(i, 0).to(torch.float32)
-                x = x0 + self.strength * (x / float(self.factor[n]) - x0)
+            if self._scaled(n):
+                x = self._x_hat(x, self.locate.image(i, 0), n)
             out.append(x)
         return torch.stack(out)
+
+    def _scaled(self, n: int) -> bool:
+        """Whether x̂ⁿ differs from xⁿ (else xⁿ is used as stored, bit for bit)."""
+        return n > 0 and (self.strength != 1.0 or self.factor[n] != 1.0)
+
+    def _x_hat(self, x: torch.Tensor, x0: torch.Tensor, n: int) -> torch.Tensor:
+        """x̂ⁿ = x⁰ + s·(xⁿ/aₙ − x⁰) in float32 from xⁿ and x⁰."""
+        x = x.to(torch.float32)
+        if not self._scaled(n):
+            return x
+        x0 = x0.to(torch.float32)
+        return x0 + self.strength * (x / float(self.factor[n]) - x0)
 
 
 __all__ = ["ItemLocator", "TrainingImages", "nearest_bins"]

@@ -113,21 +113,51 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """cache: an `fpscore precompute` folder. Times t ∈ [t_min, T] are drawn "stratified" (each batch
-    covers [t_min, T] evenly, one time per stratum, as the paper's code) or "uniform"; each sample uses
-    the embedded image xⁿ of the time bin n nearest to t. strength: s in x⁰ + s·(xⁿ − x⁰), the
-    displacement the score causes scaled (1: the embedding as computed; see `fpscore.data.training`).
-    scores_zero: the same pipeline with the embedding turned off (x⁰ at every time; s = 0)."""
+    """cache: an `fpscore precompute` folder. Or source: images embedded on the fly, with no cache
+    (`fpscore.data.on_the_fly.OnTheFlyDataset`): read with `fpscore.data.load(source, **source_options)`
+    (e.g. {size = 32, channels = 1, count = 64}), embedded with `PrecomputeParams(**embedding)` (e.g.
+    {n_steps = 20, sigma_s = 1.0}) and the [sde] section. Times t ∈ [t_min, T] are drawn "stratified"
+    (each batch covers [t_min, T] evenly, one time per stratum, as the paper's code) or "uniform";
+    each sample uses the embedded image xⁿ of the time bin n nearest to t. strength: s in
+    x⁰ + s·(xⁿ − x⁰), the displacement the score causes scaled (1: the embedding as computed; see
+    `fpscore.data.training`). scores_zero: the same pipeline with the embedding turned off (x⁰ at
+    every time; s = 0)."""
 
     cache: str = ""
     time_sampling: str = "stratified"
     t_min: float = 1e-3
     strength: float = 1.0
     scores_zero: bool = False
+    source: str = ""
+    source_options: dict[str, Any] = field(default_factory=dict)
+    embedding: dict[str, Any] = field(default_factory=dict)
 
     @property
     def effective_strength(self) -> float:
         return 0.0 if self.scores_zero else self.strength
+
+    def check_source(self) -> None:
+        """data.cache or data.source, not both; the on-the-fly tables well formed."""
+        if self.cache and self.source:
+            raise ValueError(
+                f"set data.cache ({self.cache!r}) or data.source ({self.source!r}), not both: a cache "
+                "holds embedded trajectories, a source is embedded on the fly"
+            )
+        for name in ("source_options", "embedding"):
+            value = getattr(self, name)
+            if not isinstance(value, dict):
+                raise TypeError(f"data.{name} must be a table (key = value, ...), got {value!r}")
+            if value and not self.source:
+                raise ValueError(f"data.{name} is only used with data.source (on-the-fly embedding)")
+        from ..embedding.params import PrecomputeParams
+
+        try:
+            PrecomputeParams(**self.embedding)
+        except TypeError as err:  # an unknown field
+            known = ", ".join(f.name for f in dataclasses.fields(PrecomputeParams))
+            raise ValueError(f"data.embedding: {err}; known: {known}") from None
+        except ValueError as err:
+            raise ValueError(f"data.embedding: {err}") from None
 
 
 @dataclass
@@ -264,6 +294,7 @@ class Config:
                 "loss.sw_projections and loss.ssm_projections must be >= 1, got "
                 f"{self.loss.sw_projections}, {self.loss.ssm_projections}"
             )
+        self.data.check_source()
         if not math.isfinite(self.data.strength):
             raise ValueError(f"data.strength must be finite, got {self.data.strength}")
         if not 0.0 <= self.data.t_min < 1.0:
@@ -350,6 +381,8 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):  # an inline table
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):

@@ -308,9 +308,9 @@ class Trainer:
         processes, this rank's part of it."""
         size = batch_size or self.config.train.batch_size
         if self.world.distributed:
-            x, t = self.images.batch(size, self.generator, part=self.world.part(size))
+            x, t = self.images.batch(size, self.generator, part=self.world.part(size), step=self.step)
         else:
-            x, t = self.images.batch(size, self.generator)
+            x, t = self.images.batch(size, self.generator, step=self.step)
         return x.to(self.device, torch.float32), t.to(self.device, torch.float32)
 
     def lr_at(self, step: int) -> float:
