@@ -70,6 +70,8 @@ def child(work: str, target: str, kill: str) -> None:
         os.replace = replace  # type: ignore[assignment]
     torch.set_num_threads(1)
     if work == "precompute":
+        # the manifest after every shard whatever the timing, so the n-th write is the one named
+        fpscore.embedding.precompute.MANIFEST_WRITE_RATIO = 0.0
         fpscore.precompute(IMAGES, target, fpscore.VESDE(2.0), **FAST)
     else:
         stop_at = int(spec[0]) if when == "step" else -1
