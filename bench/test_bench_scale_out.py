@@ -1,7 +1,8 @@
 """Pre-computation throughput on one machine, by scale-out path (docs/scale-out.md).
 
-IMAGES images of 3×32×32 (random, seeded), VESDE(σ = 2), N = 20, the defaults of `precompute`,
-shards of 8 images, each shard solved with one solver thread unless said:
+IMAGES images of 3×64×64 (random, seeded), VESDE(σ = 2), N = 20, the defaults of `precompute`,
+shards of 32 images (8 shards: enough tasks for two workers, each long enough to hide a task's
+overhead), each shard solved with one solver thread unless said:
 - one_process: `precompute` in this process, threads=1 (the reference of every ratio);
 - one_process_threads: the same with the solver on every core (threads=None);
 - parts: os.cpu_count() processes `fpscore precompute --shard i/n` at once, then `merge-caches`
@@ -28,7 +29,7 @@ import pytest
 import fpscore
 
 IMAGES, SMOKE_IMAGES = 256, 16
-OPTIONS = {"shard_size": 8, "progress": False}
+OPTIONS = {"shard_size": 32, "progress": False}
 SDE = fpscore.VESDE(2.0)
 CORES = os.cpu_count() or 1
 
@@ -40,7 +41,7 @@ def shared() -> dict[str, object]:
 
 def _images(benchmark) -> np.ndarray:
     n = SMOKE_IMAGES if benchmark.disabled else IMAGES
-    return np.random.default_rng(0).random((n, 3, 32, 32)).astype(np.float32)
+    return np.random.default_rng(0).random((n, 3, 64, 64)).astype(np.float32)
 
 
 def _shards(cache: Path) -> dict[str, bytes]:
@@ -95,7 +96,7 @@ def test_parts(benchmark, shared):
     code = (
         "import sys, numpy as np, fpscore\n"
         "fpscore.precompute(np.load(sys.argv[1]), sys.argv[2], fpscore.VESDE(2.0), shard=sys.argv[3],\n"
-        "                   threads=1, shard_size=8, progress=False)\n"
+        "                   threads=1, shard_size=32, progress=False)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 

@@ -26,6 +26,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,8 +290,22 @@ def precompute(
         total = sum(b - a for a, b in bounds.values())
         remaining = sum(bounds[k][1] - bounds[k][0] for k in todo)
         computed_images = 0
-        try:
-            with _progress_bar(progress, total, total - remaining) as bar:
+        writing: tuple[int, Future[dict[str, Any]]] | None = None  # the shard being written
+
+        def finish_write() -> None:
+            nonlocal writing, computed_images
+            if writing is not None:
+                k, future = writing
+                writing = None
+                done[k] = future.result()
+                record()
+                computed_images += bounds[k][1] - bounds[k][0]
+                if bar is not None:
+                    bar.update(bounds[k][1] - bounds[k][0])
+
+        # Shard k's files are written (and fsynced) on a thread while shard k + 1 is solved.
+        with _progress_bar(progress, total, total - remaining) as bar, ThreadPoolExecutor(1) as io:
+            try:
                 read = _reader(data, bounds)
                 if scheduler == "dask":
                     from .dask_scheduler import solve_on_dask
@@ -301,13 +316,14 @@ def precompute(
                         (k, _solve_shard(k, bounds[k], read(k), parameters, threads, backend)) for k in todo
                     )
                 for k, solved in results:
-                    done[k] = _write_shard(cache, k, bounds[k], solved)
-                    record()
-                    computed_images += bounds[k][1] - bounds[k][0]
-                    if bar is not None:
-                        bar.update(bounds[k][1] - bounds[k][0])
-        finally:
-            writer.flush()
+                    future = io.submit(_write_shard, cache, k, bounds[k], solved)
+                    finish_write()
+                    writing = (k, future)
+                finish_write()
+            finally:
+                with contextlib.suppress(Exception):  # a write under way when solving failed
+                    finish_write()
+                writer.flush()
 
     cache_bytes = sum(e.stat().st_size for e in os.scandir(cache) if e.is_file())
     return PrecomputeSummary(
