@@ -31,6 +31,7 @@ torch = pytest.importorskip("torch")
 import fpscore  # noqa: E402
 from fpscore.data.dataset import InMemoryDataset  # noqa: E402
 from fpscore.data.on_the_fly import OnTheFlyDataset  # noqa: E402
+from fpscore.evaluation.demo import SMALL_UNET  # noqa: E402
 from fpscore.training.config import Config  # noqa: E402
 from fpscore.training.trainer import Trainer  # noqa: E402
 
@@ -38,12 +39,7 @@ BATCH, IMAGES, SIGMA = 16, 64, 2.0
 THREADS = 1  # per side: torch's for the trainer, the solver's for the producer
 DEVICE = "cuda" if fpscore.has_cuda() and torch.cuda.is_available() else "cpu"
 QUICK_UNET = [
-    "model.channels=32",
-    "model.channel_mult=[1, 2, 2]",
-    "model.num_res_blocks=1",
-    "model.attn_resolutions=[8]",
-    "model.dropout=0.0",
-    "model.preconditioning=edm",
+    *SMALL_UNET,
     f"train.batch_size={BATCH}",
     "train.progress=false",
 ]

@@ -189,6 +189,17 @@ def _remove_own(path: Path) -> None:
 # -- the run --------------------------------------------------------------------------------------
 
 
+# The demo's network (the experiment's quick preset too): a U-Net small enough to train on a CPU.
+SMALL_UNET = (
+    "model.channels=32",
+    "model.channel_mult=[1, 2, 2]",
+    "model.num_res_blocks=1",
+    "model.attn_resolutions=[8]",
+    "model.dropout=0.0",
+    "model.preconditioning=edm",
+)
+
+
 def demo_config(image_shape: tuple[int, int, int], *, max_steps: int, seed: int):
     """The small CPU model and schedule of the demo."""
     from ..training.config import Config
@@ -198,12 +209,7 @@ def demo_config(image_shape: tuple[int, int, int], *, max_steps: int, seed: int)
         [
             f"model.image_channels={c}",
             f"model.image_size={h}",
-            "model.channels=32",
-            "model.channel_mult=[1, 2, 2]",
-            "model.num_res_blocks=1",
-            "model.attn_resolutions=[8]",
-            "model.dropout=0.0",
-            "model.preconditioning=edm",
+            *SMALL_UNET,
             "loss.spec=dsm",
             "loss.weighting=paper",
             f"train.steps={max_steps}",
