@@ -226,6 +226,11 @@ def test_cli_precompute_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "--skip-corrupt" in capsys.readouterr().err
     assert cli.main([*args, "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"]["n_steps"] == 5
+    assert cli.main([*args, "--dry-run", "--shard", "1/4", "--dask", "tcp://head:8786"]) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert resolved["shard"] == [1, 4] and resolved["scheduler"] == {"dask": "tcp://head:8786"}
+    assert cli.main([*args, "--dry-run", "--shard", "4/4"]) == 2
+    assert "0 <= i < n" in capsys.readouterr().err
 
 
 def test_import_without_torch() -> None:

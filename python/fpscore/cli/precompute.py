@@ -48,7 +48,7 @@ def params_from_args(args: argparse.Namespace) -> PrecomputeParams:
 
 def run(args: argparse.Namespace) -> int:
     from .. import data
-    from ..embedding.precompute import precompute
+    from ..embedding.precompute import parse_shard, precompute
     from ..sde import make_sde
 
     sde = make_sde(args.sde, vars(args))
@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             "data_options": options,
             "cache": str(args.cache),
             "parameters": params.manifest(sde),
+            "shard": parse_shard(args.shard),
+            "scheduler": {"dask": args.dask} if args.dask else "local",
         }
         print(json.dumps(resolved, indent=2))
         return 0
