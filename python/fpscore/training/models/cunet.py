@@ -23,8 +23,8 @@ import itertools
 from collections.abc import Sequence
 
 from ..._torch import torch
-from ..._validation import positive_float, positive_int
-from .unet import AttnBlock, _norm, _zero, check_channel_mult, time_features
+from ..._validation import positive_int
+from .unet import AttnBlock, _norm, _zero, check_unet_options, time_features
 
 nn = torch.nn
 F = torch.nn.functional
@@ -99,12 +99,10 @@ class CUNet(nn.Module):
         time_scale: float = 1000.0,
     ) -> None:
         super().__init__()
-        image_channels = positive_int("image_channels", image_channels)
-        image_size = positive_int("image_size", image_size)
-        channels = positive_int("channels", channels)
-        channel_mult = check_channel_mult(image_size, channel_mult, time_embedding)
+        image_channels, image_size, channels, channel_mult, time_scale = check_unet_options(
+            image_channels, image_size, channels, channel_mult, time_embedding, time_scale
+        )
         ode_steps = positive_int("ode_steps", ode_steps)
-        time_scale = positive_float("time_scale", time_scale)
         self.image_channels, self.image_size = image_channels, image_size
         self.channels, self.time_embedding, self.time_scale = channels, time_embedding, time_scale
         temb_dim = 4 * channels

@@ -68,9 +68,20 @@ def time_features(t: torch.Tensor, dim: int, kind: str = "fourier", scale: float
     return F.pad(emb, (0, dim - 2 * half))
 
 
-def check_channel_mult(image_size: int, channel_mult: Sequence[int], time_embedding: str) -> tuple[int, ...]:
-    """channel_mult as a tuple of positive integers, one halving of image_size per extra level, and a
-    known time embedding (the checks every U-shaped network of this package makes)."""
+def check_unet_options(
+    image_channels: int,
+    image_size: int,
+    channels: int,
+    channel_mult: Sequence[int],
+    time_embedding: str,
+    time_scale: float,
+) -> tuple[int, int, int, tuple[int, ...], float]:
+    """The options every U-shaped network of this package shares, checked: positive sizes, channel_mult
+    as a tuple of positive integers with one halving of image_size per extra level, a known time
+    embedding and a positive time scale."""
+    image_channels = positive_int("image_channels", image_channels)
+    image_size = positive_int("image_size", image_size)
+    channels = positive_int("channels", channels)
     levels = tuple(positive_int("channel_mult", m) for m in channel_mult)
     if not levels:
         raise ValueError("channel_mult must name at least one level, got ()")
@@ -81,7 +92,7 @@ def check_channel_mult(image_size: int, channel_mult: Sequence[int], time_embedd
             f"image_size {image_size} must be divisible by 2^{len(levels) - 1} "
             f"for channel_mult {levels} (one halving per extra level)"
         )
-    return levels
+    return image_channels, image_size, channels, levels, positive_float("time_scale", time_scale)
 
 
 class ResBlock(nn.Module):
@@ -154,18 +165,16 @@ class UNet(nn.Module):
         time_scale: float = 1000.0,
     ) -> None:
         super().__init__()
-        image_channels = positive_int("image_channels", image_channels)
-        image_size = positive_int("image_size", image_size)
-        channels = positive_int("channels", channels)
+        image_channels, image_size, channels, channel_mult, time_scale = check_unet_options(
+            image_channels, image_size, channels, channel_mult, time_embedding, time_scale
+        )
         if num_res_blocks is None:
             raise TypeError("num_res_blocks must be an integer >= 0, got None")
         num_res_blocks = optional_count("num_res_blocks", num_res_blocks)
-        channel_mult = check_channel_mult(image_size, channel_mult, time_embedding)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        time_scale = positive_float("time_scale", time_scale)
         self.image_channels, self.image_size = image_channels, image_size
         self.channels, self.time_embedding, self.time_scale = channels, time_embedding, time_scale
         temb_dim = 4 * channels
