@@ -19,6 +19,22 @@ from .cache import MANIFEST
 SHARD_KINDS = ("embedded", "score")
 
 
+def manifest_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """'key: cached → now' for every leaf that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old:
+                out.append(f"{name}: (absent) → {new[key]!r}")
+            elif key not in new:
+                out.append(f"{name}: {old[key]!r} → (absent)")
+            else:
+                out.extend(manifest_differences(old[key], new[key], name))
+        return out
+    return [] if old == new else [f"{prefix}: {old!r} → {new!r}"]
+
+
 def save_npy(path: Path, array: NDArray[Any]) -> str:
     """Write `array` atomically as .npy; returns the SHA-256 of the file."""
     with atomic_write(path, per_process=True) as f:

@@ -21,7 +21,14 @@ from typing import Any
 
 from .._atomic import atomic_write, fsync_dir, sha256_file
 from .cache import MANIFEST, read_manifest
-from .cache_files import SHARD_KINDS, owned_files, shard_ok, write_manifest, writer_lock
+from .cache_files import (
+    SHARD_KINDS,
+    manifest_differences,
+    owned_files,
+    shard_ok,
+    write_manifest,
+    writer_lock,
+)
 
 # What makes two parts the same computation (a manifest's other keys describe the part itself).
 _IDENTITY = (
@@ -142,11 +149,9 @@ def _part_manifest(folder: Path) -> dict[str, Any]:
 
 
 def _check_same_computation(folders: Sequence[Path], manifests: Sequence[dict[str, Any]]) -> None:
-    from .precompute import _differences  # the parameter diff precompute reports, too
-
     reference = {k: manifests[0].get(k) for k in _IDENTITY}
     for folder, manifest in zip(folders[1:], manifests[1:], strict=True):
-        diff = _differences(reference, {k: manifest.get(k) for k in _IDENTITY})
+        diff = manifest_differences(reference, {k: manifest.get(k) for k in _IDENTITY})
         if diff:
             shown = "\n  ".join(diff[:20])
             raise ValueError(

@@ -46,6 +46,7 @@ from .cache_files import (
     SHARD_KINDS,
     ManifestWriter,
     is_tmp,
+    manifest_differences,
     owned_files,
     save_npy,
     shard_name,
@@ -64,22 +65,6 @@ from .transport import embed
 def _jsonable(value: Any) -> Any:
     """JSON round trip: tuples become lists, so stored and fresh parameters compare equal."""
     return json.loads(json.dumps(value))
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """'key: cached → now' for every leaf that differs."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new), key=str):
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old:
-                out.append(f"{name}: (absent) → {new[key]!r}")
-            elif key not in new:
-                out.append(f"{name}: {old[key]!r} → (absent)")
-            else:
-                out.extend(_differences(old[key], new[key], name))
-        return out
-    return [] if old == new else [f"{prefix}: {old!r} → {new!r}"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -395,7 +380,7 @@ def _resume_or_start(cache: Path, identity: dict[str, Any], overwrite: bool) -> 
             old = None
         if old is not None:
             old_identity = {k: old.get(k) for k in identity}
-            diff = _differences(old_identity, identity)
+            diff = manifest_differences(old_identity, identity)
             if not diff:
                 return {**identity, "shards": old.get("shards", [])}
             if not overwrite:
