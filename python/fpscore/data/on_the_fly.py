@@ -41,7 +41,7 @@ from .._core import ConvergenceError, SingularMatrixError
 from .._torch import torch
 from .._validation import non_negative_int, optional_count, positive_int
 from ..embedding.params import PrecomputeParams
-from ..embedding.precompute import embed_images
+from ..embedding.precompute import solve_shard
 from ..numerics.backend import resolve_backend
 from ..sde import SDE
 from .dataset import _item_index
@@ -278,13 +278,12 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         """(U, L, C, H, W) float32 trajectories at the served levels of the images `indices` (bin 0
         alone, (U, 1, ...), when not `embed`), rounded to the parameters' dtype as a cache stores them."""
         x = self.data.images[indices]
-        if embed:
-            traj, _ = embed_images(x, self.parameters, threads, self.backend)  # (N+1, U, C, H, W)
-            traj = np.moveaxis(traj[self.levels], 0, 1)
+        if embed:  # what precompute stores for these images (the scores are not served)
+            stored = solve_shard(x, {**self.parameters, "store_scores": False}, threads, self.backend)
+            traj = stored["embedded"]
         else:
-            traj = x.astype(np.float64)[:, None]  # bin 0: the images, as the embedding's first level
-        stored = np.ascontiguousarray(traj, dtype=self.dtype).astype(np.float32)
-        return torch.from_numpy(stored)
+            traj = np.ascontiguousarray(x[:, None], dtype=self.dtype)  # bin 0: the images
+        return torch.from_numpy(traj.astype(np.float32))
 
     def close(self) -> None:
         """Cancel the prefetched batches and stop the pool (a later `draw_batch` starts a new one)."""
